@@ -1,0 +1,155 @@
+"""Throughput of vrrpscope against tcpdump, tshark and scapy, measured in one run on the same files.
+
+    python bench/run.py                       # 1M-packet pcap and pcapng, generated if missing
+    python bench/run.py --packets 200000      # quicker
+    python bench/run.py --slow-packets 100000 # tshark and scapy read only the first N packets
+
+Prints packets/s, MB/s, peak RSS and the ratio against tcpdump for every tool, and appends the
+results to bench/results/history.jsonl so regressions are visible over time. Numbers are measured,
+never asserted: there is no timed test in the suite.
+
+What is compared (each tool asked the same question: which frames are VRRP/ARP/ND?):
+  tcpdump   tcpdump -r FILE -w /dev/null with the equivalent BPF filter (C, libpcap)
+  tshark    tshark -r FILE -Y 'vrrp || arp || icmpv6.type == 135 || icmpv6.type == 136'
+  scapy     RawPcapReader / RawPcapNgReader walk (records only, no dissection)
+  vrrpscope decode --format json > /dev/null, and analyze --format json > /dev/null
+Slow tools read a prefix file of --slow-packets packets; packets/s is computed on what they read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+PY = sys.executable
+
+BPF = (
+    "ip proto 112 or ip proto 51 or arp or ip6 proto 112 or icmp6 or "
+    "(vlan and (ip proto 112 or ip proto 51 or arp or ip6 proto 112 or icmp6))"
+)
+TSHARK_FILTER = "vrrp || arp || icmpv6.type == 135 || icmpv6.type == 136"
+
+
+def measure(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, int]:
+    """Run ``cmd``; return (wall seconds, peak RSS in MB, exit status)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL, env={**os.environ, "LC_ALL": "C"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss / 1024.0, os.waitstatus_to_exitcode(status)
+
+
+def ensure_capture(packets: int, fmt: str) -> Path:
+    """Generate the deterministic capture of ``packets`` packets in ``fmt`` unless it exists."""
+    path = DATA / f"mixed-{packets}.{fmt}"
+    if not path.exists():
+        subprocess.run(
+            [PY, str(HERE / "make_capture.py"), "--packets", str(packets), "--format", fmt, "--out", str(path)],
+            check=True,
+        )
+    return path
+
+
+SCAPY_WALK = """
+import sys
+from scapy.utils import RawPcapReader, RawPcapNgReader
+path = sys.argv[1]
+reader = RawPcapNgReader(path) if path.endswith('ng') else RawPcapReader(path)
+n = 0
+for data, meta in reader:
+    n += 1
+print(n)
+"""
+
+
+def run(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Run every comparison and return the result rows."""
+    rows: list[dict[str, object]] = []
+    vrrpscope = str(Path(PY).parent / "vrrpscope")
+    for fmt in args.formats:
+        big = ensure_capture(args.packets, fmt)
+        small = ensure_capture(min(args.slow_packets, args.packets), fmt)
+        size_mb = big.stat().st_size / 1e6
+        small_mb = small.stat().st_size / 1e6
+        tools: list[tuple[str, list[str], Path, int, float]] = []
+        if shutil.which("tcpdump"):
+            tools.append(("tcpdump", ["tcpdump", "-r", str(big), "-w", "/dev/null", BPF], big, args.packets, size_mb))
+        tools.append(
+            ("vrrpscope decode", [vrrpscope, "decode", "-r", str(big), "--format", "json"], big, args.packets, size_mb)
+        )
+        tools.append(
+            ("vrrpscope analyze", [vrrpscope, "analyze", "-r", str(big), "--format", "json"], big, args.packets, size_mb)
+        )
+        n_small = min(args.slow_packets, args.packets)
+        if shutil.which("tshark"):
+            tools.append(("tshark", ["tshark", "-r", str(small), "-Y", TSHARK_FILTER], small, n_small, small_mb))
+        tools.append(("scapy RawPcapReader", [PY, "-c", SCAPY_WALK, str(small)], small, n_small, small_mb))
+        base_pps: float | None = None
+        for name, cmd, _path, n, mb in tools:
+            best: tuple[float, float, int] | None = None
+            for _ in range(args.repeat):
+                res = measure(cmd)
+                if best is None or res[0] < best[0]:
+                    best = res
+            assert best is not None
+            wall, rss, status = best
+            pps = n / wall
+            if name == "tcpdump":
+                base_pps = pps
+            rows.append(
+                {
+                    "format": fmt,
+                    "tool": name,
+                    "packets": n,
+                    "seconds": round(wall, 3),
+                    "pps": round(pps),
+                    "mb_s": round(mb / wall, 1),
+                    "peak_rss_mb": round(rss, 1),
+                    "ratio_vs_tcpdump": round(pps / base_pps, 4) if base_pps else None,
+                    "status": status,
+                }
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: run, print the table, append to the history file."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--packets", type=int, default=1_000_000)
+    ap.add_argument("--slow-packets", type=int, default=100_000)
+    ap.add_argument("--formats", nargs="+", default=["pcap", "pcapng"], choices=["pcap", "pcapng"])
+    ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest is kept")
+    args = ap.parse_args(argv)
+    rows = run(args)
+    header = f"{'format':7} {'tool':22} {'packets':>9} {'seconds':>8} {'pkts/s':>11} {'MB/s':>8} {'RSS MB':>7} {'x tcpdump':>9}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ratio = r["ratio_vs_tcpdump"]
+        ratio_txt = f"{ratio:.3f}" if isinstance(ratio, float) else "-"
+        flag = "" if r["status"] == 0 else f"  (exit {r['status']})"
+        print(
+            f"{r['format']:7} {r['tool']:22} {r['packets']:>9} {r['seconds']:>8} {r['pps']:>11,} "
+            f"{r['mb_s']:>8} {r['peak_rss_mb']:>7} {ratio_txt:>9}{flag}"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / "history.jsonl").open("a") as fh:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for r in rows:
+            fh.write(json.dumps({"when": stamp, "host": platform.node(), **r}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

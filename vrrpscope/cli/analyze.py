@@ -1,0 +1,157 @@
+"""``vrrpscope analyze`` and ``vrrpscope report``: the whole analysis, as a table, JSON, CSV or HTML."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+from rich.console import Console
+
+from vrrpscope.cli.common import (
+    BAD_INPUT,
+    check_inputs,
+    report_problem,
+    source_options,
+    summary_line,
+)
+
+
+def parse_time(value: str | None) -> float | None:
+    """Parse ``--since``/``--until``: epoch seconds or ISO 8601 (UTC when no zone is given)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is neither epoch seconds nor an ISO 8601 time (2026-11-25T14:03:07)"
+        ) from exc
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _run_analysis(
+    files: tuple[str, ...], engine: str, since: str | None, until: str | None, show_secrets: bool
+) -> tuple[Any, dict[str, Any]]:
+    from vrrpscope.analysis import analyze
+
+    check_inputs(files)
+    result = analyze(
+        list(files), engine=engine, since=parse_time(since), until=parse_time(until), show_secrets=show_secrets
+    )
+    for problem in result.counts.problems:
+        report_problem(problem)
+    return result, result.to_dict()
+
+
+def _write_report(data: dict[str, Any], path: str) -> None:
+    from vrrpscope.output.html import write_report
+
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    write_report(data, path, generated_at=generated)
+    click.echo(f"report written to {path}", err=True)
+
+
+def _time_options(func: Any) -> Any:
+    func = click.option("--until", metavar="T", help="Ignore packets after T (epoch seconds or ISO 8601).")(func)
+    func = click.option("--since", metavar="T", help="Ignore packets before T (epoch seconds or ISO 8601).")(func)
+    func = click.option(
+        "--show-secrets", is_flag=True, help="Show VRRPv2 clear-text passwords instead of fingerprints."
+    )(func)
+    return func
+
+
+@click.command("analyze")
+@source_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table: terminal summary; json: the JSON contract; csv: one file per table in --out.",
+)
+@click.option("--out", "out_dir", metavar="DIR", help="Directory for --format csv (and Parquet with pyarrow).")
+@click.option("--report", "report_path", metavar="FILE", help="Also write the HTML report to FILE.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warning", "critical"]),
+    help="Exit 1 for warning findings (with 'warning'), 2 for critical ones.",
+)
+@_time_options
+def analyze_command(
+    files: tuple[str, ...],
+    engine: str,
+    fmt: str,
+    out_dir: str | None,
+    report_path: str | None,
+    fail_on: str | None,
+    since: str | None,
+    until: str | None,
+    show_secrets: bool,
+) -> int:
+    """Analyse captures: masters per VRRP group, takeovers against the protocol, findings.
+
+    Each file is a vantage point; frames are cited per file when several are given.
+
+    \b
+    Examples:
+      vrrpscope analyze -r incident.pcapng
+      vrrpscope analyze -r lb1.pcap -r lb2.pcap --format json > analysis.json
+      vrrpscope analyze -r incident.pcap --format csv --out tables/
+      vrrpscope analyze -r incident.pcap --report reports/incident.html --fail-on critical
+    """
+    if fmt == "csv" and not out_dir:
+        raise click.UsageError("--format csv needs --out DIR (one CSV file per table)")
+    result, data = _run_analysis(files, engine, since, until, show_secrets)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif fmt == "csv":
+        from vrrpscope.output.csvout import write_tables
+
+        assert out_dir is not None
+        for path in write_tables(data, out_dir):
+            click.echo(f"wrote {path}", err=True)
+    else:
+        from vrrpscope.output.table import render_summary
+
+        render_summary(data, Console(highlight=False, soft_wrap=False))
+    if report_path:
+        _write_report(data, report_path)
+    click.echo(summary_line(result.counts), err=True)
+    if not result.counts.readable:
+        return BAD_INPUT
+    return int(result.exit_status(fail_on))
+
+
+@click.command("report")
+@source_options
+@click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write the HTML report.")
+@_time_options
+def report_command(
+    files: tuple[str, ...],
+    engine: str,
+    output: str,
+    since: str | None,
+    until: str | None,
+    show_secrets: bool,
+) -> int:
+    """Write the self-contained HTML incident report (one file, works offline).
+
+    \b
+    Example:
+      vrrpscope report -r incident.pcapng -o reports/incident.html
+    """
+    result, data = _run_analysis(files, engine, since, until, show_secrets)
+    _write_report(data, output)
+    click.echo(summary_line(result.counts), err=True)
+    if not result.counts.readable:
+        return BAD_INPUT
+    return 0

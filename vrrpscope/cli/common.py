@@ -1,0 +1,83 @@
+"""Options and helpers shared by the commands (tcpdump/tshark habits: ``-r`` reads)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from vrrpscope.output.safe import terminal_safe
+from vrrpscope.pipeline import InputCounts
+from vrrpscope.sources.base import SourceProblem
+
+#: Exit code for bad usage or unreadable input (DESIGN.md).
+BAD_INPUT = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def source_options(func: F) -> F:
+    """``-r FILE`` (repeatable; ``-`` for standard input) and ``--engine native|tshark``."""
+    func = click.option(
+        "--engine",
+        type=click.Choice(["native", "tshark"]),
+        default="native",
+        show_default=True,
+        help="Decoder: the built-in one, or tshark (reads anything Wireshark reads).",
+    )(func)
+    func = click.option(
+        "-r",
+        "--read",
+        "files",
+        multiple=True,
+        required=True,
+        metavar="FILE",
+        help="Capture to read (pcap, pcapng, gzip-compressed, or - for stdin). Repeatable.",
+    )(func)
+    return func
+
+
+def check_inputs(files: tuple[str, ...]) -> None:
+    """Fail early (exit 3) on a named input that is not a readable file; '-' means stdin."""
+    for f in files:
+        if f == "-":
+            continue
+        if not os.path.exists(f):
+            raise click.ClickException(f"{terminal_safe(f)}: no such file")
+        if os.path.isdir(f):
+            raise click.ClickException(f"{terminal_safe(f)}: is a directory, not a capture file")
+        if not os.access(f, os.R_OK):
+            raise click.ClickException(f"{terminal_safe(f)}: permission denied")
+
+
+def report_problem(problem: SourceProblem) -> None:
+    """Print one capture problem as a single line on stderr."""
+    click.echo(f"vrrpscope: {terminal_safe(problem.message())}", err=True)
+
+
+def summary_line(counts: InputCounts) -> str:
+    """The closing summary: packets read, VRRP/ARP/ND/CARP counts, malformed, capture loss."""
+    parts = [
+        f"{counts.packets} packets read from {len(counts.files)} file(s)",
+        f"VRRP {counts.vrrp}",
+        f"ARP {counts.arp}",
+        f"ND {counts.nd}",
+    ]
+    if counts.carp:
+        parts.append(f"CARP {counts.carp}")
+    parts.append(f"malformed {counts.malformed}")
+    parts.append(f"capture loss {counts.capture_loss}")
+    return ", ".join(parts)
+
+
+def nothing_readable(counts: InputCounts) -> bool:
+    """True when not a single frame could be read from any input (exit 3)."""
+    return not counts.readable
+
+
+def stdout_isatty() -> bool:
+    """Whether standard output is a terminal (tables and colour) or a pipe (plain, stable)."""
+    return sys.stdout.isatty()

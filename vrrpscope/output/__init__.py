@@ -1,0 +1,1 @@
+"""Sinks: terminal tables, JSON, CSV/Parquet and the HTML report."""

@@ -1,0 +1,205 @@
+"""The terminal summary of an analysis: what an on-call engineer reads in ten seconds.
+
+Rendered from the JSON-contract dict (the same data ``--format json`` prints) with rich. The console
+is injected, so output is golden-testable at a fixed width with no colour; on a pipe it is plain
+ASCII, on a terminal it has colour (``NO_COLOR`` honoured by rich). Every string that came from a
+packet or a file name goes through :func:`~vrrpscope.output.safe.terminal_safe` and is printed with
+markup disabled, so a crafted capture cannot inject rich markup or terminal escapes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from vrrpscope.output.safe import terminal_safe
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def clock(t: float | None) -> str:
+    """UTC wall-clock time of a capture timestamp with milliseconds: ``14:03:07.213``."""
+    if t is None:
+        return "-"
+    whole = int(t // 1)
+    ms = int(round((t - whole) * 1000))
+    if ms == 1000:
+        whole, ms = whole + 1, 0
+    return time.strftime("%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}"
+
+
+def day(t: float | None) -> str:
+    """UTC date and time of a capture timestamp: ``2026-11-25 14:03:07.213 UTC``."""
+    if t is None:
+        return "-"
+    return time.strftime("%Y-%m-%d", time.gmtime(int(t))) + " " + clock(t) + " UTC"
+
+
+def frame_numbers(frames: Iterable[Any]) -> list[tuple[str | None, int]]:
+    """Normalise cited frames (ints, or ``{"file","frame"}`` objects) to ``(file, number)`` pairs."""
+    out: list[tuple[str | None, int]] = []
+    for f in frames:
+        if isinstance(f, dict):
+            out.append((f.get("file"), int(f["frame"])))
+        else:
+            out.append((None, int(f)))
+    return out
+
+
+def wireshark_filter(frames: Iterable[Any]) -> str:
+    """A display filter that opens the cited frames: ``frame.number in {12 13}`` (per file if several)."""
+    by_file: dict[str | None, list[int]] = {}
+    for file, number in frame_numbers(frames):
+        by_file.setdefault(file, []).append(number)
+    parts = []
+    for file, numbers in by_file.items():
+        expr = "frame.number in {" + " ".join(str(n) for n in sorted(set(numbers))) + "}"
+        parts.append(f"{expr}  [{terminal_safe(file)}]" if file else expr)
+    return "; ".join(parts)
+
+
+def _frames_text(frames: list[Any], limit: int = 8) -> str:
+    pairs = frame_numbers(frames)
+    shown = [f"{terminal_safe(f)}#{n}" if f else str(n) for f, n in pairs[:limit]]
+    more = f" (+{len(pairs) - limit})" if len(pairs) > limit else ""
+    return ", ".join(shown) + more
+
+
+def _group_label(obj: dict[str, Any]) -> str:
+    seg = terminal_safe(str(obj.get("segment") or "-"))
+    vrid = obj.get("vrid")
+    fam = obj.get("family") or ""
+    if vrid is None:
+        return seg
+    return f"VRID {vrid} {fam} on {seg}"
+
+
+def render_summary(analysis: dict[str, Any], console: Console) -> None:
+    """Print the whole terminal summary of ``analysis`` (a JSON-contract dict) to ``console``."""
+    plain = not console.is_terminal
+    bx = box.ASCII if plain else box.SIMPLE_HEAVY
+    inp = analysis["input"]
+    files = ", ".join(terminal_safe(str(f)) for f in inp.get("files", []))
+    console.print(Text(f"vrrpscope analysis of {files}", style="bold"))
+    console.print(
+        Text(
+            f"{day(inp.get('start'))} .. {clock(inp.get('end'))}  |  {inp.get('packets', 0)} packets: "
+            f"VRRP {inp.get('vrrp', 0)}, ARP {inp.get('arp', 0)}, ND {inp.get('nd', 0)}, "
+            f"malformed {inp.get('malformed', 0)}, capture loss {inp.get('capture_loss', 0)}"
+        )
+    )
+
+    findings = sorted(
+        analysis.get("findings", []),
+        key=lambda f: (SEVERITY_ORDER.get(f.get("severity", "info"), 3), f.get("start") or 0.0),
+    )
+    console.print()
+    if findings:
+        counts: dict[str, int] = {}
+        for f in findings:
+            counts[f["severity"]] = counts.get(f["severity"], 0) + 1
+        head = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=lambda kv: SEVERITY_ORDER[kv[0]]))
+        console.print(Text(f"FINDINGS ({head})", style="bold"))
+        for f in findings:
+            sev = f.get("severity", "info")
+            line = Text()
+            line.append(f"[{sev.upper():8}] ", style=SEVERITY_STYLE.get(sev, ""))
+            line.append(f"{f['kind']}", style="bold")
+            line.append(f"  {_group_label(f)}  {clock(f.get('start'))}-{clock(f.get('end'))}")
+            console.print(line)
+            console.print(Text("    " + terminal_safe(str(f.get("message", "")))))
+            frames = f.get("frames") or []
+            if frames:
+                console.print(Text(f"    frames {_frames_text(frames)}"))
+                console.print(Text(f"    wireshark: {wireshark_filter(frames)}", style="dim"))
+    else:
+        console.print(Text("No findings.", style="bold green"))
+
+    for g in analysis.get("groups", []):
+        console.print()
+        versions = "/".join(f"v{v}" for v in g.get("versions", []))
+        console.print(Text(f"GROUP {_group_label(g)} ({versions})", style="bold"))
+        rt = Table(box=bx, show_edge=False, pad_edge=False)
+        for col in ("router", "mac", "prio", "int", "auth", "VIPs", "adverts", "seen"):
+            rt.add_column(col)
+        for r in g.get("routers", []):
+            auth = r.get("auth") or {}
+            auth_txt = str(auth.get("type") or "none")
+            if auth.get("fingerprint"):
+                auth_txt += " " + str(auth["fingerprint"])[7:15]
+            rt.add_row(
+                terminal_safe(str(r.get("ip"))),
+                terminal_safe(str(r.get("mac") or "-")),
+                ",".join(str(p) for p in r.get("priorities", [])),
+                f"{r.get('advert_int', 0):g}s" if r.get("advert_int") is not None else "-",
+                terminal_safe(auth_txt),
+                terminal_safe(",".join(r.get("vips", [])) or "-"),
+                str(r.get("adverts", 0)),
+                f"{clock(r.get('first_seen'))}-{clock(r.get('last_seen'))}",
+            )
+        console.print(rt)
+        timeline = g.get("timeline", [])
+        if timeline:
+            console.print(Text("  masters:"))
+            for iv in timeline:
+                console.print(
+                    Text(
+                        f"    {clock(iv.get('start'))} - {clock(iv.get('end'))}  "
+                        f"{terminal_safe(str(iv.get('master')))}  (ended: {iv.get('end_reason')})"
+                    )
+                )
+        takeovers = g.get("takeovers", [])
+        if takeovers:
+            tt = Table(box=bx, show_edge=False, pad_edge=False, title=None)
+            for col in ("at", "from", "to", "cause", "gap", "allowed", "verdict", "GARP after"):
+                tt.add_column(col)
+            for t in takeovers:
+                gap, allowed = t.get("gap"), t.get("allowed")
+                if gap is None or allowed is None:
+                    verdict = "-"
+                elif gap <= allowed:
+                    verdict = "within"
+                else:
+                    verdict = f"SLOW +{gap - allowed:.3f}s"
+                garp = t.get("garp_delay")
+                tt.add_row(
+                    clock(t.get("at")),
+                    terminal_safe(str(t.get("from") or "-")),
+                    terminal_safe(str(t.get("to"))),
+                    str(t.get("cause")),
+                    f"{gap:.3f}s" if gap is not None else "-",
+                    f"{allowed:.3f}s" if allowed is not None else "-",
+                    verdict,
+                    f"{garp:.3f}s" if garp is not None else "none seen",
+                )
+            console.print(Text("  takeovers:"))
+            console.print(tt)
+
+    vips = {v for g in analysis.get("groups", []) for r in g.get("routers", []) for v in r.get("vips", [])}
+    all_owners = analysis.get("arp_owners", [])
+    owners = [o for o in all_owners if o.get("ip") in vips]
+    others = len({o.get("ip") for o in all_owners} - vips)
+    if owners or others:
+        console.print()
+        note = f" ({others} other IPs seen in ARP/ND: see --format json)" if others else ""
+        console.print(Text("VIRTUAL IP -> MAC OWNERSHIP" + note, style="bold"))
+    if owners:
+        ot = Table(box=bx, show_edge=False, pad_edge=False)
+        for col in ("ip", "mac", "from", "to", "via"):
+            ot.add_column(col)
+        for o in owners:
+            ot.add_row(
+                terminal_safe(str(o.get("ip"))),
+                terminal_safe(str(o.get("mac"))),
+                clock(o.get("start")),
+                clock(o.get("end")),
+                str(o.get("via")),
+            )
+        console.print(ot)

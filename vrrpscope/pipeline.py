@@ -1,0 +1,175 @@
+"""The front of the pipeline: capture sources -> frames -> dissectors -> :class:`Packet` records.
+
+One function serves every mode: :func:`iter_packets` reads one or several captures (each file is a
+vantage point), rejects uninteresting frames with :func:`dissectors.packet.is_candidate` before any
+object is built, dissects the rest, names the segment, and yields :class:`Packet` records in capture
+time order (several files are merged by time). Damage met on the way is yielded as
+:class:`~vrrpscope.sources.base.SourceProblem` records, never raised, and everything is counted in
+an :class:`InputCounts`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from dissectors.packet import dissect, is_candidate
+from dissectors.records import Dissected, LinkInfo
+from vrrpscope.model import Packet
+from vrrpscope.sources import open_capture
+from vrrpscope.sources.base import CaptureStats, Frame, SourceProblem
+
+ENGINES = ("native", "tshark")
+
+
+def segment_name(interface: int, interface_name: str | None, link: LinkInfo) -> str:
+    """Name the segment a frame was captured on: interface plus VLAN tags.
+
+    The interface is the pcapng ``if_name`` when known, else ``ifindex<N>`` for Linux SLL2 captures
+    (``tcpdump -i any``), else ``if<id>`` (the pcapng interface id; ``if0`` for classic pcap).
+    VLAN tags follow outermost first: ``eth0/vlan30``, ``if0/vlan100.30`` (QinQ).
+    """
+    if interface_name:
+        base = interface_name
+    elif link.ifindex is not None:
+        base = f"ifindex{link.ifindex}"
+    else:
+        base = f"if{interface}"
+    if link.vlans:
+        return base + "/vlan" + ".".join(str(v) for v in link.vlans)
+    return base
+
+
+@dataclass(slots=True)
+class InputCounts:
+    """What was read, per the ``input`` object of the JSON contract, plus capture loss and problems.
+
+    ``packets`` counts every frame read (interesting or not); ``vrrp``/``arp``/``nd``/``carp`` the
+    decoded ones; ``malformed`` the VRRP/ARP/ND frames that could not be decoded plus damaged
+    capture records; ``capture_loss`` the drops the capturing host reported (pcapng ISB).
+    """
+
+    files: list[str] = field(default_factory=list)
+    packets: int = 0
+    vrrp: int = 0
+    arp: int = 0
+    nd: int = 0
+    carp: int = 0
+    malformed: int = 0
+    capture_loss: int = 0
+    problems: list[SourceProblem] = field(default_factory=list)
+    stats: list[CaptureStats] = field(default_factory=list)
+    start: float | None = None
+    end: float | None = None
+    #: True when at least one frame could be read from at least one file.
+    readable: bool = False
+
+    def count(self, dissected: Dissected) -> None:
+        """Count one dissected packet by its protocol label."""
+        proto = dissected.proto
+        if proto == "vrrp":
+            self.vrrp += 1
+        elif proto == "arp":
+            self.arp += 1
+        elif proto == "nd":
+            self.nd += 1
+        elif proto == "carp":
+            self.carp += 1
+        else:
+            self.malformed += 1
+
+    def add_problem(self, problem: SourceProblem) -> None:
+        """Record a capture-level problem (counted as malformed when it lost a record)."""
+        self.problems.append(problem)
+        if problem.reason not in ("unknown_linktype",):
+            self.malformed += 1
+
+    def finish_file(self, stats: CaptureStats) -> None:
+        """Fold one file's reader statistics in once the file has been read."""
+        self.stats.append(stats)
+        self.packets += stats.frames
+        self.capture_loss += stats.dropped
+        if stats.frames:
+            self.readable = True
+        if stats.first_time is not None:
+            self.start = stats.first_time if self.start is None else min(self.start, stats.first_time)
+        if stats.last_time is not None:
+            self.end = stats.last_time if self.end is None else max(self.end, stats.last_time)
+
+
+def _native_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
+    """Read one capture with the native readers and dissectors."""
+    with open_capture(path, prefilter=is_candidate) as reader:
+        item: Frame | SourceProblem
+        for item in reader:
+            if isinstance(item, SourceProblem):
+                counts.add_problem(item)
+                yield item
+                continue
+            dissected = dissect(item.linktype, item.data)
+            if dissected is None:
+                continue
+            counts.count(dissected)
+            yield Packet(
+                index,
+                path,
+                item.number,
+                item.time,
+                segment_name(item.interface, item.interface_name, dissected.link),
+                dissected.link,
+                dissected.ip,
+                dissected.message,
+                item.wirelen,
+            )
+        counts.finish_file(reader.stats)
+
+
+def _tshark_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
+    """Read one capture through tshark (whatever Wireshark reads), typed at the boundary."""
+    from vrrpscope.sources.tshark_engine import iter_tshark
+
+    stats = CaptureStats(file=path)
+    for item in iter_tshark(path, stats=stats):
+        if isinstance(item, SourceProblem):
+            counts.add_problem(item)
+            yield item
+            continue
+        number, time, interface, interface_name, dissected = item
+        counts.count(dissected)
+        yield Packet(
+            index,
+            path,
+            number,
+            time,
+            segment_name(interface, interface_name, dissected.link),
+            dissected.link,
+            dissected.ip,
+            dissected.message,
+        )
+    counts.finish_file(stats)
+
+
+def _sort_key(item: Packet | SourceProblem) -> float:
+    return item.time if isinstance(item, Packet) else float("-inf")
+
+
+def iter_packets(
+    paths: Sequence[str], *, engine: str = "native", counts: InputCounts | None = None
+) -> Iterator[Packet | SourceProblem]:
+    """Yield decoded packets (and capture problems) from ``paths`` in capture-time order.
+
+    ``counts`` (if given) is filled as reading goes; it is complete once the iterator is exhausted.
+    ``engine`` is ``native`` (built-in readers and dissectors) or ``tshark`` (via Wireshark).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if counts is None:
+        counts = InputCounts()
+    counts.files.extend(paths)
+    reader = _native_file if engine == "native" else _tshark_file
+    streams = [reader(i, p, counts) for i, p in enumerate(paths)]
+    if len(streams) == 1:
+        yield from streams[0]
+    else:
+        yield from heapq.merge(*streams, key=_sort_key)
