@@ -22,6 +22,11 @@ Heuristic (:func:`looks_like_carp`): a protocol-112 message is CARP when
 
 A damaged VRRPv2 advert claiming 7 addresses in a 36-byte packet is thus read as CARP; that is the
 accepted price (it could not have been decoded as VRRP either).
+
+Wireshark (``packet-carp.c``) is looser on length and stricter on authlen: its heuristic, off the
+default path (``ip.try_heuristic_first``), takes any capture of at least 36 bytes with authlen 7,
+so it reads a genuine 44-byte VRRPv2 advert with 7 addresses as CARP. The exact-length rule here
+keeps that advert VRRP.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ CARP_VERSION_TYPE = 0x21  # version 2, type 1 (advertisement)
 CARP_AUTHLEN = 7  # authlen every implementation sends: (36 / 4) - 2 32-bit words
 VRRPV2_COUNT_AT_36 = 5  # the VRRPv2 address count that makes a 36-byte message (8 + 4*5 + 8)
 
-_CARP = struct.Struct("!BBBBBBHQ20s")  # ver|type, vhid, advskew, authlen, demote, advbase, csum, counter, hmac
+# ver|type, vhid, advskew, authlen, demote, advbase, checksum, counter, HMAC-SHA1
+_CARP = struct.Struct("!BBBBBBHQ20s")
 
 
 def looks_like_carp(message: bytes, claimed_len: int, family: Family) -> bool:
@@ -65,7 +71,9 @@ def decode_carp(message: bytes, offset: int = 0) -> CarpAdvert | Malformed:
     """
     if len(message) < CARP_LENGTH:
         return Malformed(
-            "carp", "truncated", f"CARP advertisement needs {CARP_LENGTH} bytes, {len(message)} captured",
+            "carp",
+            "truncated",
+            f"CARP advertisement needs {CARP_LENGTH} bytes, {len(message)} captured",
             offset + len(message),
         )
     ver_type, vhid, advskew, authlen, _demote, advbase, _csum, counter, _hmac = _CARP.unpack_from(message, 0)

@@ -7,8 +7,8 @@ chain ends in next header 112 or 58 (ICMPv6). Anything else is "not ours" and yi
 What is checked, and the stable :class:`~dissectors.records.Malformed` reasons (layer ``ipv4``,
 ``ipv6`` or ``ah``):
 
-* ``truncated``: the fixed header (or IPv4 options) is cut short by the capture, and the protocol
-  field is readable and says 112.
+* ``truncated``: the fixed header (or IPv4 options, or IPv6 extension headers) is cut short by the
+  capture or the IP length, and the protocol field is readable and says 112.
 * ``bad_ihl``: IPv4 header length below 20 bytes. ``bad_total_length``: IPv4 total length smaller
   than the header.
 * ``fragment``: IPv4 MF set or a non-zero fragment offset, IPv6 fragment header, for VRRP (and
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from dissectors.records import AhInfo, IpInfo, Malformed
 
@@ -56,7 +56,8 @@ IPV6_SKIPPED_EXTENSIONS = frozenset({IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_D
 #: Upper bound on IPv6 extension headers walked before giving up (hostile chains).
 MAX_IPV6_EXTENSIONS = 8
 
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")  # ver|ihl, tos, total length, id, flags|frag, ttl, proto, csum, src, dst
+# ver|ihl, tos, total length, id, flags|fragment offset, ttl, protocol, checksum, src, dst
+_IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _IPV6 = struct.Struct("!IHBB16s16s")  # ver|class|flow, payload length, next header, hop limit, src, dst
 _AH = struct.Struct("!BBHII")  # next header, payload length (32-bit words - 2), reserved, SPI, sequence
 _FRAG6 = struct.Struct("!BBHI")  # next header, reserved, offset(13)|res(2)|M(1), identification
@@ -89,7 +90,7 @@ class IpProblem(NamedTuple):
     malformed: Malformed
 
 
-IpResult = Union[IpLayer, IpProblem, None]
+IpResult = IpLayer | IpProblem | None
 
 
 def parse_ah(
@@ -112,17 +113,24 @@ def parse_ah(
     ah_len = (data[offset + 1] + 2) * 4
     if ah_len < AH_FIXED_LEN:
         return Malformed(
-            "ah", "bad_ah_length", f"AH payload length {data[offset + 1]} gives {ah_len} bytes, minimum 12",
+            "ah",
+            "bad_ah_length",
+            f"AH payload length {data[offset + 1]} gives {ah_len} bytes, minimum 12",
             offset + 1,
         )
     if claimed_end - offset < ah_len:
         return Malformed(
-            "ah", "ah_truncated", f"AH header claims {ah_len} bytes, IP payload has {claimed_end - offset}",
+            "ah",
+            "ah_truncated",
+            f"AH header claims {ah_len} bytes, IP payload has {claimed_end - offset}",
             offset + 1,
         )
     if captured_end - offset < ah_len:
         return Malformed(
-            "ah", "ah_truncated", f"AH header of {ah_len} bytes, {captured_end - offset} captured", captured_end
+            "ah",
+            "ah_truncated",
+            f"AH header of {ah_len} bytes, {captured_end - offset} captured",
+            captured_end,
         )
     _nh, _plen, _res, spi, sequence = _AH.unpack_from(data, offset)
     return AhInfo(next_header, spi, sequence, data[offset + AH_FIXED_LEN : offset + ah_len]), ah_len
@@ -144,20 +152,28 @@ def parse_ipv4(data: bytes, offset: int) -> IpResult:
     if avail < IPV4_HEADER_LEN:
         if is_vrrp:
             return IpProblem(
-                None, Malformed("ipv4", "truncated", f"IPv4 header needs 20 bytes, {avail} captured", len(data))
+                None,
+                Malformed("ipv4", "truncated", f"IPv4 header needs 20 bytes, {avail} captured", len(data)),
             )
         return None
     ver_ihl, _tos, total, _ident, frag, ttl, proto, _csum, src, dst = _IPV4.unpack_from(data, offset)
     ihl = (ver_ihl & 0x0F) * 4
     if ihl < IPV4_HEADER_LEN:
         if is_vrrp:
-            return IpProblem(None, Malformed("ipv4", "bad_ihl", f"IHL={ihl // 4} gives {ihl} bytes, minimum 20", offset))
+            return IpProblem(
+                None, Malformed("ipv4", "bad_ihl", f"IHL={ihl // 4} gives {ihl} bytes, minimum 20", offset)
+            )
         return None
     if avail < ihl:
         if is_vrrp:
             return IpProblem(
                 None,
-                Malformed("ipv4", "truncated", f"IPv4 header with options needs {ihl} bytes, {avail} captured", len(data)),
+                Malformed(
+                    "ipv4",
+                    "truncated",
+                    f"IPv4 header with options needs {ihl} bytes, {avail} captured",
+                    len(data),
+                ),
             )
         return None
     info = IpInfo("ipv4", _inet_ntoa(src), _inet_ntoa(dst), ttl, proto, 224 <= dst[0] <= 239)
@@ -167,7 +183,10 @@ def parse_ipv4(data: bytes, offset: int) -> IpResult:
     if total < ihl:
         if is_vrrp or (avail > ihl and data[payload_offset] == IPPROTO_VRRP):
             return IpProblem(
-                info, Malformed("ipv4", "bad_total_length", f"total length {total} < header length {ihl}", offset + 2)
+                info,
+                Malformed(
+                    "ipv4", "bad_total_length", f"total length {total} < header length {ihl}", offset + 2
+                ),
             )
         return None
     if frag & 0x3FFF:
@@ -178,7 +197,12 @@ def parse_ipv4(data: bytes, offset: int) -> IpResult:
                 return None
         return IpProblem(
             info,
-            Malformed("ipv4", "fragment", f"IPv4 fragment: offset {frag_offset} bytes, MF={more}; not reassembled", offset + 6),
+            Malformed(
+                "ipv4",
+                "fragment",
+                f"IPv4 fragment: offset {frag_offset} bytes, MF={more}; not reassembled",
+                offset + 6,
+            ),
         )
     if not is_vrrp:
         ah = parse_ah(data, payload_offset, claimed_end, captured_end)
@@ -207,12 +231,16 @@ def parse_ipv6(data: bytes, offset: int) -> IpResult:
     if avail < IPV6_HEADER_LEN:
         if data[offset + 6] == IPPROTO_VRRP:
             return IpProblem(
-                None, Malformed("ipv6", "truncated", f"IPv6 header needs 40 bytes, {avail} captured", len(data))
+                None,
+                Malformed("ipv6", "truncated", f"IPv6 header needs 40 bytes, {avail} captured", len(data)),
             )
         return None
     _vtf, plen, nh, hop_limit, src, dst = _IPV6.unpack_from(data, offset)
-    if nh != IPPROTO_VRRP and nh != IPPROTO_ICMPV6 and nh not in IPV6_SKIPPED_EXTENSIONS and nh not in (
-        IPPROTO_FRAGMENT, IPPROTO_AH
+    if (
+        nh != IPPROTO_VRRP
+        and nh != IPPROTO_ICMPV6
+        and nh not in IPV6_SKIPPED_EXTENSIONS
+        and nh not in (IPPROTO_FRAGMENT, IPPROTO_AH)
     ):
         return None
     src_text = _inet_ntop(_AF_INET6, src)
@@ -245,7 +273,12 @@ def parse_ipv6(data: bytes, offset: int) -> IpResult:
                 info = IpInfo("ipv6", src_text, dst_text, hop_limit, frag_nh, multicast)
                 return IpProblem(
                     info,
-                    Malformed("ipv6", "fragment", f"IPv6 fragment: offset {frag_offset} bytes, M={more}; not reassembled", pos),
+                    Malformed(
+                        "ipv6",
+                        "fragment",
+                        f"IPv6 fragment: offset {frag_offset} bytes, M={more}; not reassembled",
+                        pos,
+                    ),
                 )
             return None
         elif nh == IPPROTO_AH:
@@ -262,5 +295,18 @@ def parse_ipv6(data: bytes, offset: int) -> IpResult:
     else:
         return None
     info = IpInfo("ipv6", src_text, dst_text, hop_limit, nh, multicast, ah_info)
-    payload_len = claimed_end - pos if claimed_end > pos else 0
-    return IpLayer(info, data[pos:captured_end], pos, payload_len, src, dst)
+    if pos > captured_end:
+        # The last extension header reaches past the captured bytes or the payload length.
+        if nh != IPPROTO_VRRP:
+            return None
+        have, where = (claimed_end, "payload length") if claimed_end < pos else (captured_end, "capture")
+        return IpProblem(
+            info,
+            Malformed(
+                "ipv6",
+                "truncated",
+                f"extension headers end at byte {pos - offset}, {where} ends at {have - offset}",
+                captured_end,
+            ),
+        )
+    return IpLayer(info, data[pos:captured_end], pos, claimed_end - pos, src, dst)

@@ -8,8 +8,8 @@ Supported link types (numbers from https://www.tcpdump.org/linktypes.html):
  276   Linux SLL2         protocol(2) reserved(2) ifindex(4) arphrd(2) pkttype(1) halen(1)
                           addr(8) — 20 bytes
  101   raw IP             IPv4 or IPv6 by the version nibble
- 228   raw IPv4
- 229   raw IPv6
+ 228   raw IPv4           (the version nibble must be 4)
+ 229   raw IPv6           (the version nibble must be 6)
 =====  =================  ====================================================================
 
 VLAN tags (IEEE 802.1Q ``0x8100``, 802.1ad ``0x88A8`` and the pre-standard QinQ ``0x9100``) are
@@ -58,6 +58,7 @@ SLL2_HEADER_LEN = 20
 VLAN_TAG_LEN = 4
 
 _U16 = struct.Struct("!H")
+_TAG = struct.Struct("!HH")  # TCI (PCP 3 | DEI 1 | VID 12), next ethertype
 _SLL = struct.Struct("!HHH8sH")  # packet type, ARPHRD type, address length, address, protocol
 _SLL2 = struct.Struct("!H2xIHBB8s")  # protocol, reserved, ifindex, ARPHRD, packet type, halen, addr
 
@@ -79,7 +80,7 @@ def _walk_tags(data: bytes, ethertype: int, offset: int) -> tuple[tuple[int, ...
     while ethertype in VLAN_ETHERTYPES:
         if len(vlans) >= MAX_VLAN_TAGS or len(data) < offset + VLAN_TAG_LEN:
             return None
-        tci, ethertype = struct.unpack_from("!HH", data, offset)
+        tci, ethertype = _TAG.unpack_from(data, offset)
         vlans.append(tci & 0x0FFF)
         offset += VLAN_TAG_LEN
     return tuple(vlans), ethertype, offset
@@ -127,7 +128,11 @@ def parse_link(linktype: int, data: bytes) -> tuple[LinkInfo, int] | None:
             return LinkInfo(None, None, (), ETHERTYPE_IPV6), 0
         return None
     if linktype == LINKTYPE_IPV4:
+        if not data or data[0] >> 4 != 4:
+            return None
         return LinkInfo(None, None, (), ETHERTYPE_IPV4), 0
     if linktype == LINKTYPE_IPV6:
+        if not data or data[0] >> 4 != 6:
+            return None
         return LinkInfo(None, None, (), ETHERTYPE_IPV6), 0
     return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 Family = Literal["ipv4", "ipv6"]
 
@@ -260,7 +260,8 @@ class NdMessage:
         )
 
 
-Message = Union[VrrpV2Advert, VrrpV3Advert, CarpAdvert, ArpPacket, NdMessage, Malformed]
+#: Any message a dissector can return for an interesting frame.
+Message = VrrpV2Advert | VrrpV3Advert | CarpAdvert | ArpPacket | NdMessage | Malformed
 
 
 @dataclass(frozen=True, slots=True)

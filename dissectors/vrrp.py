@@ -71,28 +71,24 @@ def _v3_checksum_variant(
 ) -> ChecksumVariant | None:
     """Return the first v3 checksum variant that validates ``message`` (None if none does).
 
-    ``covered`` is the length from Version through the last address; when the captured message
-    is longer (a trailer), the whole payload is tried as a second coverage.
+    ``covered`` is the length from Version through the last address; when the message is longer
+    (a trailer, fully captured), the variants are tried again over the whole payload.
     """
-    coverages = [covered]
-    if claimed_len > covered and len(message) >= claimed_len:
-        coverages.append(claimed_len)
+    msg_sum = ones_sum(message[:covered])
     if family == "ipv6":
-        for length in coverages:
-            if verify(ones_sum(ipv6_pseudo_header(src, dst, IPPROTO_VRRP, length)), ones_sum(message[:length])):
-                return "v3-ipv6"
-        return None
-    sums = [ones_sum(message[:length]) for length in coverages]
-    for length, msg_sum in zip(coverages, sums):
-        if verify(ones_sum(ipv4_pseudo_header(src, dst, IPPROTO_VRRP, length)), msg_sum):
+        if verify(ones_sum(ipv6_pseudo_header(src, dst, IPPROTO_VRRP, covered)), msg_sum):
+            return "v3-ipv6"
+    else:
+        if verify(ones_sum(ipv4_pseudo_header(src, dst, IPPROTO_VRRP, covered)), msg_sum):
             return "v3-ipv4-pseudo"
-    for msg_sum in sums:
         if verify(msg_sum):
             return "v3-ipv4-plain"
-    if dst != VRRP_IPV4_GROUP:
-        for length, msg_sum in zip(coverages, sums):
-            if verify(ones_sum(ipv4_pseudo_header(src, VRRP_IPV4_GROUP, IPPROTO_VRRP, length)), msg_sum):
-                return "v3-ipv4-pseudo-mcast"
+        if dst != VRRP_IPV4_GROUP and verify(
+            ones_sum(ipv4_pseudo_header(src, VRRP_IPV4_GROUP, IPPROTO_VRRP, covered)), msg_sum
+        ):
+            return "v3-ipv4-pseudo-mcast"
+    if covered < claimed_len <= len(message):
+        return _v3_checksum_variant(message, claimed_len, claimed_len, family, src, dst)
     return None
 
 
@@ -114,7 +110,10 @@ def _short(
         )
     if len(message) < need:
         return Malformed(
-            "vrrp", "truncated", f"VRRP message of {need} bytes, {len(message)} captured", offset + len(message)
+            "vrrp",
+            "truncated",
+            f"VRRP message of {need} bytes, {len(message)} captured",
+            offset + len(message),
         )
     return None
 
@@ -192,7 +191,9 @@ def decode_vrrp(
         short = _short(message, claimed_len, count, 16, 0, offset)
         if short is not None:
             return short
-        addresses = tuple([_inet_ntop(_AF_INET6, message[i : i + 16]) for i in range(VRRP_HEADER_LEN, need, 16)])
+        addresses = tuple(
+            [_inet_ntop(_AF_INET6, message[i : i + 16]) for i in range(VRRP_HEADER_LEN, need, 16)]
+        )
     return VrrpV3Advert(
         ver_type & 0x0F,
         vrid,

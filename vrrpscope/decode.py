@@ -134,7 +134,7 @@ def _time_text(t: float) -> str:
     import time as _time
 
     whole = int(t)
-    return _time.strftime("%H:%M:%S", _time.gmtime(whole)) + f".{int(round((t - whole) * 1e6)):06d}"[:7]
+    return _time.strftime("%H:%M:%S", _time.gmtime(whole)) + f".{round((t - whole) * 1e6):06d}"[:7]
 
 
 def packet_line(packet: Packet, *, show_secrets: bool = False) -> str:

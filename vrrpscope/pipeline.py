@@ -125,28 +125,53 @@ def _native_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet 
         counts.finish_file(reader.stats)
 
 
+def _capinfos_count(path: str) -> int | None:
+    """Total frames in ``path`` per Wireshark's ``capinfos`` (tshark's -Y output shows only matches)."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("capinfos")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "-T", "-r", "-c", "-M", path], capture_output=True, text=True, timeout=600,
+            env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"},
+        ).stdout
+        return int(out.strip().split("\t")[-1])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
 def _tshark_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
     """Read one capture through tshark (whatever Wireshark reads), typed at the boundary."""
     from vrrpscope.sources.tshark_engine import iter_tshark
 
     stats = CaptureStats(file=path)
-    for item in iter_tshark(path, stats=stats):
-        if isinstance(item, SourceProblem):
-            counts.add_problem(item)
-            yield item
-            continue
-        number, time, interface, interface_name, dissected = item
+    problems: list[SourceProblem] = []
+    for item in iter_tshark(path, problems=problems):
+        dissected = item.dissected
         counts.count(dissected)
+        if stats.first_time is None:
+            stats.first_time = item.time
+        stats.last_time = item.time
+        stats.frames = item.frame
         yield Packet(
             index,
             path,
-            number,
-            time,
-            segment_name(interface, interface_name, dissected.link),
+            item.frame,
+            item.time,
+            segment_name(item.interface, item.interface_name, dissected.link),
             dissected.link,
             dissected.ip,
             dissected.message,
         )
+    for problem in problems:
+        counts.add_problem(problem)
+        yield problem
+    total = _capinfos_count(path) if path != "-" else None
+    if total is not None:
+        stats.frames = total
     counts.finish_file(stats)
 
 

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import click
-from rich.console import Console
 
 from vrrpscope.cli.common import (
     BAD_INPUT,
@@ -120,6 +119,8 @@ def analyze_command(
         for path in write_tables(data, out_dir):
             click.echo(f"wrote {path}", err=True)
     else:
+        from rich.console import Console
+
         from vrrpscope.output.table import render_summary
 
         render_summary(data, Console(highlight=False, soft_wrap=False))

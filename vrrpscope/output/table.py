@@ -29,7 +29,7 @@ def clock(t: float | None) -> str:
     if t is None:
         return "-"
     whole = int(t // 1)
-    ms = int(round((t - whole) * 1000))
+    ms = round((t - whole) * 1000)
     if ms == 1000:
         whole, ms = whole + 1, 0
     return time.strftime("%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}"
