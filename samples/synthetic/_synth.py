@@ -109,13 +109,17 @@ def inet_checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def _pseudo4(src: str, dst: str, length: int) -> bytes:
-    return ipaddress.IPv4Address(src).packed + ipaddress.IPv4Address(dst).packed + struct.pack(
-        "!BBH", 0, IPPROTO_VRRP, length
+def pseudo4(src: str, dst: str, length: int) -> bytes:
+    """IPv4 pseudo-header (source, destination, zero, protocol 112, length)."""
+    return (
+        ipaddress.IPv4Address(src).packed
+        + ipaddress.IPv4Address(dst).packed
+        + struct.pack("!BBH", 0, IPPROTO_VRRP, length)
     )
 
 
-def _pseudo6(src: str, dst: str, length: int) -> bytes:
+def pseudo6(src: str, dst: str, length: int) -> bytes:
+    """IPv6 pseudo-header (RFC 8200 §8.1) for next header 112."""
     return (
         ipaddress.IPv6Address(src).packed
         + ipaddress.IPv6Address(dst).packed
@@ -133,25 +137,26 @@ def vrrp_checksum(message: bytes, variant: str, src: str, dst: str) -> int:
     if variant in ("v2", "plain"):
         return inet_checksum(message)
     if variant == "pseudo":
-        return inet_checksum(_pseudo4(src, dst, len(message)) + message)
+        return inet_checksum(pseudo4(src, dst, len(message)) + message)
     if variant == "mcast":
-        return inet_checksum(_pseudo4(src, VRRP4_GROUP, len(message)) + message)
+        return inet_checksum(pseudo4(src, VRRP4_GROUP, len(message)) + message)
     if variant == "ipv6":
-        return inet_checksum(_pseudo6(src, dst, len(message)) + message)
+        return inet_checksum(pseudo6(src, dst, len(message)) + message)
     if variant == "bad":
         good = {
             inet_checksum(message),
-            inet_checksum(_pseudo4(src, dst, len(message)) + message),
-            inet_checksum(_pseudo4(src, VRRP4_GROUP, len(message)) + message),
+            inet_checksum(pseudo4(src, dst, len(message)) + message),
+            inet_checksum(pseudo4(src, VRRP4_GROUP, len(message)) + message),
         }
-        bad = inet_checksum(_pseudo4(src, dst, len(message)) + message) ^ 0x1234
+        bad = inet_checksum(pseudo4(src, dst, len(message)) + message) ^ 0x1234
         while bad in good:
             bad = (bad + 1) & 0xFFFF
         return bad
     raise ValueError(f"unknown checksum variant {variant!r}")
 
 
-def _patch_checksum(message: bytes, checksum: int) -> bytes:
+def patch_checksum(message: bytes, checksum: int) -> bytes:
+    """``message`` with its checksum field (bytes 6-7) set to ``checksum``."""
     return message[:6] + struct.pack("!H", checksum) + message[8:]
 
 
@@ -189,7 +194,7 @@ def vrrp2_message(
     )
     message = bytes(layer)
     value = checksum if isinstance(checksum, int) else vrrp_checksum(message, checksum, "0.0.0.0", "0.0.0.0")
-    return _patch_checksum(message, value)
+    return patch_checksum(message, value)
 
 
 def vrrp3_message(
@@ -210,7 +215,9 @@ def vrrp3_message(
     (computed with ``src``/``dst``) or a literal value.
     """
     ipv6 = ":" in src
-    under: Packet = IPv6(src=src, dst=dst, nh=IPPROTO_VRRP) if ipv6 else IP(src=src, dst=dst, proto=IPPROTO_VRRP)
+    under: Packet = (
+        IPv6(src=src, dst=dst, nh=IPPROTO_VRRP) if ipv6 else IP(src=src, dst=dst, proto=IPPROTO_VRRP)
+    )
     pkt = under / VRRPv3(
         vrid=vrid,
         priority=priority,
@@ -225,7 +232,7 @@ def vrrp3_message(
         value = checksum
     else:
         value = vrrp_checksum(message, "ipv6" if ipv6 and checksum == "pseudo" else checksum, src, dst)
-    return _patch_checksum(message, value)
+    return patch_checksum(message, value)
 
 
 def hmac_trailer(message: bytes, *, key_id: int = 1, sec: int = 1700000000, ctr: int = 0) -> bytes:
@@ -254,7 +261,9 @@ def ip4(src: str, dst: str, proto: int, payload: bytes | Packet, *, ttl: int = 2
 
 def ip6(src: str, dst: str, nh: int, payload: bytes | Packet, *, hlim: int = 255) -> Packet:
     """An IPv6 packet with every header field fixed."""
-    return IPv6(src=src, dst=dst, nh=nh, hlim=hlim) / (Raw(payload) if isinstance(payload, bytes) else payload)
+    return IPv6(src=src, dst=dst, nh=nh, hlim=hlim) / (
+        Raw(payload) if isinstance(payload, bytes) else payload
+    )
 
 
 def vrrp_ah_packet(src: str, message: bytes, *, spi: int, seq: int, key: bytes, ident: int = 0) -> Packet:
@@ -277,9 +286,7 @@ def vrrp_ah_packet(src: str, message: bytes, *, spi: int, seq: int, key: bytes, 
     return IP(src=src, dst=VRRP4_GROUP, proto=IPPROTO_AH, ttl=255, id=ident) / ah / Raw(message)
 
 
-def vrrp4(
-    src: str, message: bytes, *, dst: str = VRRP4_GROUP, ttl: int = 255, ident: int = 0
-) -> Packet:
+def vrrp4(src: str, message: bytes, *, dst: str = VRRP4_GROUP, ttl: int = 255, ident: int = 0) -> Packet:
     """IPv4 packet carrying a VRRP message (protocol 112)."""
     return ip4(src, dst, IPPROTO_VRRP, message, ttl=ttl, ident=ident)
 
@@ -311,22 +318,26 @@ def arp_reply(mac: str, ip: str, to_mac: str, to_ip: str) -> Packet:
 
 def unsolicited_na(mac: str, vip: str, *, router: bool = False) -> Packet:
     """keepalived's unsolicited NA: src = VIP, dst ff02::1, hop limit 255, S=0, O=1, TLLA (§4.3)."""
-    return IPv6(src=vip, dst=ALLNODES6, hlim=255) / ICMPv6ND_NA(
-        R=int(router), S=0, O=1, tgt=vip
-    ) / ICMPv6NDOptDstLLAddr(lladdr=mac)
+    return (
+        IPv6(src=vip, dst=ALLNODES6, hlim=255)
+        / ICMPv6ND_NA(R=int(router), S=0, O=1, tgt=vip)
+        / ICMPv6NDOptDstLLAddr(lladdr=mac)
+    )
 
 
 def solicited_na(mac: str, src: str, dst: str, target: str) -> Packet:
     """A solicited NA (S=1, O=1) answering an NS, with TLLA."""
-    return IPv6(src=src, dst=dst, hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt=target) / ICMPv6NDOptDstLLAddr(
-        lladdr=mac
+    return (
+        IPv6(src=src, dst=dst, hlim=255)
+        / ICMPv6ND_NA(R=0, S=1, O=1, tgt=target)
+        / ICMPv6NDOptDstLLAddr(lladdr=mac)
     )
 
 
 def neighbor_solicit(mac: str, src: str, target: str) -> Packet:
     """A multicast NS to the target's solicited-node group, with SLLA."""
     t = ipaddress.IPv6Address(target).packed
-    snm = str(ipaddress.IPv6Address(bytes.fromhex("ff020000000000000000000000000001ff") + t[-3:]))
+    snm = str(ipaddress.IPv6Address(bytes.fromhex("ff0200000000000000000001ff") + t[-3:]))
     return IPv6(src=src, dst=snm, hlim=255) / ICMPv6ND_NS(tgt=target) / ICMPv6NDOptSrcLLAddr(lladdr=mac)
 
 
@@ -348,7 +359,9 @@ def noise4() -> list[Packet]:
     return [
         IP(src=IP_HOST, dst=IP_R1, ttl=64, id=7) / ICMP(type=8, id=1, seq=1) / Raw(b"vrrpscope"),
         IP(src=IP_HOST, dst="203.0.113.80", ttl=64, id=8) / TCP(sport=40000, dport=80, flags="S", seq=1000),
-        IP(src=IP_HOST, dst="198.51.100.53", ttl=64, id=9) / UDP(sport=40001, dport=53) / Raw(b"\x12\x34" + b"\0" * 10),
+        IP(src=IP_HOST, dst="198.51.100.53", ttl=64, id=9)
+        / UDP(sport=40001, dport=53)
+        / Raw(b"\x12\x34" + b"\0" * 10),
         IP(src=IP_HOST, dst="224.0.0.22", ttl=1, id=10, proto=2) / Raw(igmp),
     ]
 
@@ -356,7 +369,8 @@ def noise4() -> list[Packet]:
 def noise6() -> list[Packet]:
     """IPv6 noise: ICMPv6 echo request and a router solicitation (type 133, not NS/NA)."""
     return [
-        IPv6(src="2001:db8::50", dst="2001:db8::1", hlim=64) / ICMPv6EchoRequest(id=1, seq=1, data=b"vrrpscope"),
+        IPv6(src="2001:db8::50", dst="2001:db8::1", hlim=64)
+        / ICMPv6EchoRequest(id=1, seq=1, data=b"vrrpscope"),
         IPv6(src=LL_HOST, dst="ff02::2", hlim=255) / ICMPv6ND_RS(),
     ]
 
@@ -389,27 +403,62 @@ def default_macs(pkt: Packet, src_mac: str | None = None) -> tuple[str, str]:
     return src, MAC_GW
 
 
-def eth(pkt: Packet, src: str | None = None, dst: str | None = None, vlans: Sequence[tuple[int, int]] = ()) -> Packet:
-    """Ethernet frame for ``pkt``; ``vlans`` is a list of (TPID, VLAN id), outermost first."""
+def eth(
+    pkt: Packet,
+    src: str | None = None,
+    dst: str | None = None,
+    vlans: Sequence[tuple[int, int]] = (),
+    *,
+    pad: bool = False,
+) -> Packet:
+    """Ethernet frame for ``pkt``; ``vlans`` is a list of (TPID, VLAN id), outermost first.
+
+    ``pad`` appends zero bytes up to the 60-byte Ethernet minimum, as a frame received from the wire
+    carries them (captured on the sender, short frames are not padded): decoders must take lengths
+    from the IP header, not from the frame.
+    """
     s, d = default_macs(pkt, src)
     frame: Packet = Ether(src=s, dst=dst or d, type=vlans[0][0] if vlans else _ethertype(pkt))
-    for i, (_tpid, vid) in enumerate(vlans):
+    for i, (tpid, vid) in enumerate(vlans):
         next_type = vlans[i + 1][0] if i + 1 < len(vlans) else _ethertype(pkt)
-        tag: Packet = (Dot1AD if _tpid == 0x88A8 else Dot1Q)(vlan=vid, type=next_type)
+        tag: Packet = (Dot1AD if tpid == 0x88A8 else Dot1Q)(vlan=vid, type=next_type)
         frame = frame / tag
-    return frame / pkt
+    frame = frame / pkt
+    if pad:
+        # Padding is added to the built bytes: appended as a layer, scapy would count it in the IP
+        # total length.
+        data = bytes(frame)
+        return Raw(data + b"\0" * max(0, 60 - len(data)))
+    return frame
 
 
 def sll(pkt: Packet, src: str, *, pkttype: int = 0) -> Packet:
     """Linux cooked capture v1 header (16 bytes): packet type, ARPHRD_ETHER, 6-byte source address."""
-    return CookedLinux(pkttype=pkttype, lladdrtype=1, lladdrlen=6, src=bytes.fromhex(src.replace(":", "")) + b"\0\0",
-                       proto=_ethertype(pkt)) / pkt
+    return (
+        CookedLinux(
+            pkttype=pkttype,
+            lladdrtype=1,
+            lladdrlen=6,
+            src=bytes.fromhex(src.replace(":", "")) + b"\0\0",
+            proto=_ethertype(pkt),
+        )
+        / pkt
+    )
 
 
 def sll2(pkt: Packet, src: str, ifindex: int, *, pkttype: int = 0) -> Packet:
     """Linux cooked capture v2 header (20 bytes) with the interface index."""
-    return CookedLinuxV2(proto=_ethertype(pkt), ifindex=ifindex, lladdrtype=1, pkttype=pkttype, lladdrlen=6,
-                         src=bytes.fromhex(src.replace(":", "")) + b"\0\0") / pkt
+    return (
+        CookedLinuxV2(
+            proto=_ethertype(pkt),
+            ifindex=ifindex,
+            lladdrtype=1,
+            pkttype=pkttype,
+            lladdrlen=6,
+            src=bytes.fromhex(src.replace(":", "")) + b"\0\0",
+        )
+        / pkt
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -436,7 +485,9 @@ def timed(frames: Iterable[tuple[float | Decimal | str, Packet]]) -> list[Packet
 
 def write_pcap(
     path: Path,
-    frames: Iterable[tuple[float | Decimal | str, Packet | bytes]],
+    frames: Iterable[
+        tuple[float | Decimal | str, Packet | bytes] | tuple[float | Decimal | str, Packet | bytes, int]
+    ],
     *,
     linktype: int = LINKTYPE_ETHERNET,
     nano: bool = False,
@@ -446,18 +497,23 @@ def write_pcap(
 ) -> None:
     """Write a classic pcap with scapy's ``PcapWriter`` (fixed byte order, optional ns and gzip).
 
-    scapy's gzip writer stamps the current time into the gzip header, so gzip output is produced
-    here with ``mtime=0`` instead, keeping the file byte-for-byte reproducible.
+    A frame given as ``(offset, packet, wirelen)`` is stored with caplen = its length and that
+    original length (a snaplen-truncated frame). scapy's gzip writer stamps the current time into
+    the gzip header, so gzip output is produced here with ``mtime=0`` instead, keeping the file
+    byte-for-byte reproducible.
     """
     target = path.with_suffix("") if gz else path
-    with PcapWriter(str(target), linktype=linktype, nano=nano, endianness=endianness, snaplen=snaplen,
-                    sync=True) as writer:
-        for offset, pkt in frames:
-            t = T0 + Decimal(str(offset))
-            data = bytes(pkt)
+    with PcapWriter(
+        str(target), linktype=linktype, nano=nano, endianness=endianness, snaplen=snaplen, sync=True
+    ) as writer:
+        writer.write_header(None)
+        for item in frames:
+            t = T0 + Decimal(str(item[0]))
+            data = bytes(item[1])
+            wirelen = item[2] if len(item) == 3 else len(data)  # type: ignore[misc]
             sec = int(t)
             frac = int((t - sec) * (10**9 if nano else 10**6))
-            writer.write_packet(data, sec=sec, usec=frac)
+            writer.write_packet(data, sec=sec, usec=frac, wirelen=wirelen)
     if gz:
         raw = target.read_bytes()
         target.unlink()
@@ -465,14 +521,17 @@ def write_pcap(
             gzf.write(raw)
 
 
-def write_pcapng_scapy(path: Path, frames: Iterable[tuple[float | Decimal | str, Packet]],
-                       *, linktype: int = LINKTYPE_ETHERNET) -> None:
-    """Write a single-interface pcapng with scapy's ``PcapNgWriter`` (µs resolution)."""
+def write_pcapng_scapy(path: Path, frames: Iterable[tuple[float | Decimal | str, Packet]]) -> None:
+    """Write a single-interface pcapng with scapy's ``PcapNgWriter`` (µs resolution, link type from
+    the outermost layer). scapy multiplies a float time by 10**6, so offsets must be binary
+    fractions (0.5, 0.25 ...) for the stored microseconds to be exact."""
     with PcapNgWriter(str(path)) as writer:
         for offset, pkt in frames:
-            pkt.time = T0 + Decimal(str(offset))
+            t = T0 + Decimal(str(offset))
+            if (t * 2**10) != int(t * 2**10):
+                raise ValueError(f"offset {offset} is not a binary fraction")
+            pkt.time = float(t)
             writer.write(pkt)
-    del linktype
 
 
 # pcapng by hand (scapy writes one IDB per link type and no ISB): block builders (pcapng spec
@@ -500,7 +559,9 @@ def shb(opts: Sequence[tuple[int, bytes]] = ()) -> bytes:
     return _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + _options(opts))
 
 
-def idb(linktype: int, *, name: str | None = None, tsresol: int | None = None, snaplen: int = 262144) -> bytes:
+def idb(
+    linktype: int, *, name: str | None = None, tsresol: int | None = None, snaplen: int = 262144
+) -> bytes:
     """Interface description block with optional ``if_name`` (2) and ``if_tsresol`` (9)."""
     opts: list[tuple[int, bytes]] = []
     if name is not None:
