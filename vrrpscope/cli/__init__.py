@@ -15,6 +15,7 @@ from vrrpscope import __version__
 from vrrpscope.cli.analyze import analyze_command, report_command
 from vrrpscope.cli.common import BAD_INPUT
 from vrrpscope.cli.decode import decode_command
+from vrrpscope.cli.lint import lint_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,12 +28,14 @@ def cli() -> None:
       vrrpscope decode -r capture.pcap
       vrrpscope analyze -r capture.pcapng --format table
       vrrpscope report -r capture.pcap -o reports/incident.html
+      vrrpscope lint lv1.conf lv2.conf
     """
 
 
 cli.add_command(decode_command)
 cli.add_command(analyze_command)
 cli.add_command(report_command)
+cli.add_command(lint_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -123,7 +123,10 @@ def analyze_command(
 
         from vrrpscope.output.table import render_summary
 
-        render_summary(data, Console(highlight=False, soft_wrap=False))
+        console = Console(highlight=False, soft_wrap=True)
+        if not console.is_terminal:
+            console = Console(highlight=False, soft_wrap=True, width=200, no_color=True)
+        render_summary(data, console)
     if report_path:
         _write_report(data, report_path)
     click.echo(summary_line(result.counts), err=True)

@@ -90,10 +90,9 @@ def lint_command(
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        shown = [f for f in result.findings if f.details.get("code") != "unreadable"]
-        for f in shown:
+        for f in result.findings:
             click.echo(finding_line(f))
-        if not shown:
+        if not result.findings and not result.unreadable:
             click.echo(f"no findings in {len(result.configs)} file(s)")
     click.echo(summary_line(result), err=True)
     status = result.exit_status(fail_on)

@@ -81,10 +81,65 @@ def _group_label(obj: dict[str, Any]) -> str:
     return f"VRID {vrid} {fam} on {seg}"
 
 
+def _router_line(r: dict[str, Any]) -> Text:
+    auth = r.get("auth") or {}
+    auth_txt = str(auth.get("type") or "none")
+    if auth.get("fingerprint"):
+        auth_txt += " " + str(auth["fingerprint"])
+    interval = r.get("advert_int")
+    line = Text("    ")
+    line.append(terminal_safe(str(r.get("ip"))), style="bold")
+    line.append(
+        f"  mac {terminal_safe(str(r.get('mac') or '-'))}"
+        f"  prio {','.join(str(p) for p in r.get('priorities', []))}"
+        f"  int {f'{interval:g}s' if interval is not None else '-'}"
+        f"  auth {terminal_safe(auth_txt)}"
+        f"  VIPs {terminal_safe(','.join(r.get('vips', [])) or '-')}"
+        f"  {r.get('adverts', 0)} adverts {clock(r.get('first_seen'))}-{clock(r.get('last_seen'))}"
+    )
+    return line
+
+
+def takeover_verdict(t: dict[str, Any]) -> tuple[str, str]:
+    """Judge a takeover's gap against its allowance with the slow_takeover detector's tolerance.
+
+    Returns ``(text, style)``: ``within``, ``within tolerance (+N ms)`` or ``SLOW by N s``.
+    """
+    from vrrpscope.detectors.slow_takeover import SlowTakeover
+
+    gap, allowed = t.get("gap"), t.get("allowed")
+    if gap is None or allowed is None:
+        return "-", ""
+    if t.get("cause") == "preempt":
+        return ("hand-over within one interval" if gap <= allowed else "hand-over slower than one interval"), ""
+    if gap <= allowed:
+        return "within", "green"
+    if gap <= SlowTakeover().limit(allowed):
+        return f"within tolerance (+{(gap - allowed) * 1000:.1f} ms)", "green"
+    return f"SLOW by {gap - allowed:.3f}s", "bold red"
+
+
+def _takeover_line(t: dict[str, Any]) -> Text:
+    gap, allowed = t.get("gap"), t.get("allowed")
+    verdict, style = takeover_verdict(t)
+    line = Text(
+        f"    {clock(t.get('at'))}  {terminal_safe(str(t.get('from') or '-'))} -> "
+        f"{terminal_safe(str(t.get('to')))}  {t.get('cause')}"
+    )
+    if gap is not None and allowed is not None:
+        line.append(f"  gap {gap:.3f}s vs allowed {allowed:.3f}s: ")
+        line.append(verdict, style=style)
+    garp = t.get("garp_delay")
+    if garp is not None:
+        line.append(f"  GARP/NA +{garp:.3f}s")
+    else:
+        line.append("  no GARP/NA seen", style="yellow")
+    return line
+
+
 def render_summary(analysis: dict[str, Any], console: Console) -> None:
     """Print the whole terminal summary of ``analysis`` (a JSON-contract dict) to ``console``."""
-    plain = not console.is_terminal
-    bx = box.ASCII if plain else box.SIMPLE_HEAVY
+    bx = box.ASCII if not console.is_terminal else box.SIMPLE_HEAVY
     inp = analysis["input"]
     files = ", ".join(terminal_safe(str(f)) for f in inp.get("files", []))
     console.print(Text(f"vrrpscope analysis of {files}", style="bold"))
@@ -126,25 +181,8 @@ def render_summary(analysis: dict[str, Any], console: Console) -> None:
         console.print()
         versions = "/".join(f"v{v}" for v in g.get("versions", []))
         console.print(Text(f"GROUP {_group_label(g)} ({versions})", style="bold"))
-        rt = Table(box=bx, show_edge=False, pad_edge=False)
-        for col in ("router", "mac", "prio", "int", "auth", "VIPs", "adverts", "seen"):
-            rt.add_column(col)
         for r in g.get("routers", []):
-            auth = r.get("auth") or {}
-            auth_txt = str(auth.get("type") or "none")
-            if auth.get("fingerprint"):
-                auth_txt += " " + str(auth["fingerprint"])[7:15]
-            rt.add_row(
-                terminal_safe(str(r.get("ip"))),
-                terminal_safe(str(r.get("mac") or "-")),
-                ",".join(str(p) for p in r.get("priorities", [])),
-                f"{r.get('advert_int', 0):g}s" if r.get("advert_int") is not None else "-",
-                terminal_safe(auth_txt),
-                terminal_safe(",".join(r.get("vips", [])) or "-"),
-                str(r.get("adverts", 0)),
-                f"{clock(r.get('first_seen'))}-{clock(r.get('last_seen'))}",
-            )
-        console.print(rt)
+            console.print(_router_line(r))
         timeline = g.get("timeline", [])
         if timeline:
             console.print(Text("  masters:"))
@@ -157,31 +195,9 @@ def render_summary(analysis: dict[str, Any], console: Console) -> None:
                 )
         takeovers = g.get("takeovers", [])
         if takeovers:
-            tt = Table(box=bx, show_edge=False, pad_edge=False, title=None)
-            for col in ("at", "from", "to", "cause", "gap", "allowed", "verdict", "GARP after"):
-                tt.add_column(col)
-            for t in takeovers:
-                gap, allowed = t.get("gap"), t.get("allowed")
-                if gap is None or allowed is None:
-                    verdict = "-"
-                elif gap <= allowed:
-                    verdict = "within"
-                else:
-                    verdict = f"SLOW +{gap - allowed:.3f}s"
-                garp = t.get("garp_delay")
-                tt.add_row(
-                    clock(t.get("at")),
-                    terminal_safe(str(t.get("from") or "-")),
-                    terminal_safe(str(t.get("to"))),
-                    str(t.get("cause")),
-                    f"{gap:.3f}s" if gap is not None else "-",
-                    f"{allowed:.3f}s" if allowed is not None else "-",
-                    verdict,
-                    f"{garp:.3f}s" if garp is not None else "none seen",
-                )
             console.print(Text("  takeovers:"))
-            console.print(tt)
-
+            for t in takeovers:
+                console.print(_takeover_line(t))
     vips = {v for g in analysis.get("groups", []) for r in g.get("routers", []) for v in r.get("vips", [])}
     all_owners = analysis.get("arp_owners", [])
     owners = [o for o in all_owners if o.get("ip") in vips]
