@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_tool
+from support import require_tool
 from golden import check_golden, normalise
 
 ROOT = Path(__file__).resolve().parents[1]
