@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vrrpscope.output.filters import display_filter
 from vrrpscope.output.safe import terminal_safe
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -54,13 +55,13 @@ def frame_numbers(frames: Iterable[Any]) -> list[tuple[str | None, int]]:
 
 
 def wireshark_filter(frames: Iterable[Any]) -> str:
-    """A display filter that opens the cited frames: ``frame.number in {12 13}`` (per file if several)."""
+    """A display filter that opens the cited frames: ``frame.number in {12, 13}`` (per file if several)."""
     by_file: dict[str | None, list[int]] = {}
     for file, number in frame_numbers(frames):
         by_file.setdefault(file, []).append(number)
     parts = []
     for file, numbers in by_file.items():
-        expr = "frame.number in {" + " ".join(str(n) for n in sorted(set(numbers))) + "}"
+        expr = display_filter(numbers)
         parts.append(f"{expr}  [{terminal_safe(file)}]" if file else expr)
     return "; ".join(parts)
 
