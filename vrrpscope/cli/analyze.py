@@ -84,6 +84,14 @@ def _time_options(func: Any) -> Any:
     type=click.Choice(["warning", "critical"]),
     help="Exit 1 for warning findings (with 'warning'), 2 for critical ones.",
 )
+@click.option(
+    "--config",
+    "config_paths",
+    multiple=True,
+    metavar="FILE",
+    help="A node's keepalived.conf to compare with the wire (repeatable, one per node).",
+)
+@click.option("--config-id", metavar="ID", help="keepalived's @ID for conditional configuration lines.")
 @_time_options
 def analyze_command(
     files: tuple[str, ...],
@@ -92,6 +100,8 @@ def analyze_command(
     out_dir: str | None,
     report_path: str | None,
     fail_on: str | None,
+    config_paths: tuple[str, ...],
+    config_id: str | None,
     since: str | None,
     until: str | None,
     show_secrets: bool,
@@ -106,10 +116,20 @@ def analyze_command(
       vrrpscope analyze -r lb1.pcap -r lb2.pcap --format json > analysis.json
       vrrpscope analyze -r incident.pcap --format csv --out tables/
       vrrpscope analyze -r incident.pcap --report reports/incident.html --fail-on critical
+      vrrpscope analyze -r incident.pcap --config lv1.conf --config lv2.conf
     """
     if fmt == "csv" and not out_dir:
         raise click.UsageError("--format csv needs --out DIR (one CSV file per table)")
+    check_inputs(config_paths)
     result, data = _run_analysis(files, engine, since, until, show_secrets)
+    if config_paths:
+        from vrrpscope.config.compare import ConfigError, compare_with_configs, merge_findings
+
+        try:
+            extra = compare_with_configs(data, config_paths, config_id=config_id)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        data["findings"] = merge_findings(data["findings"], extra)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     elif fmt == "csv":
@@ -132,7 +152,9 @@ def analyze_command(
     click.echo(summary_line(result.counts), err=True)
     if not result.counts.readable:
         return BAD_INPUT
-    return int(result.exit_status(fail_on))
+    from vrrpscope.config.compare import exit_status_for_dicts
+
+    return int(exit_status_for_dicts(data["findings"], fail_on))
 
 
 @click.command("report")
