@@ -23,6 +23,7 @@ from typing import Any, TypeGuard
 
 from markupsafe import Markup
 
+from vrrpscope.detectors.slow_takeover import SlowTakeover
 from vrrpscope.output.filters import display_filter
 from vrrpscope.output.svg import (
     Band,
@@ -716,11 +717,15 @@ class _Report:
         allowance = ""
         if is_num(gap) and is_num(allowed):
             diff = float(gap) - float(allowed)
-            allowance = (
-                f", within the {dur(float(allowed))} the protocol allows"
-                if diff <= 0
-                else f", {dur(diff)} more than the {dur(float(allowed))} the protocol allows"
-            )
+            if diff <= 0:
+                allowance = f", within the {dur(float(allowed))} the protocol allows"
+            elif cause != "preempt" and float(gap) <= SlowTakeover().limit(float(allowed)):
+                allowance = (
+                    f", within the {dur(float(allowed))} the protocol allows"
+                    f" (+{dur(diff)}, inside the measurement tolerance)"
+                )
+            else:
+                allowance = f", {dur(diff)} more than the {dur(float(allowed))} the protocol allows"
         if cause == "timeout":
             took = dur(_num(gap))
             head = f"At {c(last)} {src} stopped advertising; {dst} took over {took} later{allowance}"

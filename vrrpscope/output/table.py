@@ -138,6 +138,13 @@ def _takeover_line(t: dict[str, Any]) -> Text:
     return line
 
 
+def _stories(analysis: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each group's story in plain sentences, as the HTML report tells it (one source of wording)."""
+    from vrrpscope.output.html_model import build_view
+
+    return [(g.title, list(g.summary)) for g in build_view(analysis).groups]
+
+
 def render_summary(analysis: dict[str, Any], console: Console) -> None:
     """Print the whole terminal summary of ``analysis`` (a JSON-contract dict) to ``console``."""
     bx = box.ASCII if not console.is_terminal else box.SIMPLE_HEAVY
@@ -151,6 +158,15 @@ def render_summary(analysis: dict[str, Any], console: Console) -> None:
             f"malformed {inp.get('malformed', 0)}, capture loss {inp.get('capture_loss', 0)}"
         )
     )
+
+    stories = _stories(analysis)
+    if stories:
+        console.print()
+        console.print(Text("WHAT HAPPENED", style="bold"))
+        for label, sentences in stories:
+            console.print(Text(f"  {terminal_safe(label)}", style="bold"))
+            for sentence in sentences:
+                console.print(Text(f"    - {terminal_safe(sentence)}"))
 
     findings = sorted(
         analysis.get("findings", []),
