@@ -82,7 +82,7 @@ class InputCounts:
     def add_problem(self, problem: SourceProblem) -> None:
         """Record a capture-level problem (counted as malformed when it lost a record)."""
         self.problems.append(problem)
-        if problem.reason not in ("unknown_linktype",):
+        if problem.reason not in ("unknown_linktype", "caplen_exceeds_snaplen"):
             self.malformed += 1
 
     def finish_file(self, stats: CaptureStats) -> None:
