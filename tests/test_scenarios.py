@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import require_tool
 from golden import check_golden, normalise
+from support import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "samples" / "scenarios"
