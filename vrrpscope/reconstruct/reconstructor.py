@@ -133,6 +133,15 @@ class ReconstructorConfig:
     advert_times_cap: int = 2000
     #: Cap on owner intervals kept per IP.
     owner_history_cap: int = 1000
+    #: Caps on tracked entities, so a flood (random sources, every VRID on many VLANs, ARP for a
+    #: whole address range) cannot grow memory without bound. Packets that would create an entity
+    #: beyond its cap are left out and counted in :attr:`Reconstructor.dropped_entities`.
+    #: Groups (segment, family, VRID) tracked.
+    max_groups: int = 4096
+    #: Routers (source addresses) tracked per group.
+    max_routers_per_group: int = 64
+    #: IPs (per segment) tracked in the ARP/ND ownership table.
+    max_owned_ips: int = 65536
 
 
 def _auth(msg: VrrpV2Advert | VrrpV3Advert, packet: Packet) -> tuple[str, str | None, str | None]:
@@ -199,6 +208,8 @@ class Reconstructor:
         self._file_last: dict[int, float] = {}
         self._next_sweep: dict[int, float] = {}
         self._finished = False
+        #: Packets left out because their group, router or IP was beyond the config's caps.
+        self.dropped_entities: dict[str, int] = {"groups": 0, "routers": 0, "ips": 0}
         #: Capture time of the first and last packet fed.
         self.first_time: float | None = None
         self.last_time: float | None = None
@@ -357,11 +368,17 @@ class Reconstructor:
         key = GroupKey(p.segment, ip.family, msg.vrid)
         g = self.groups.get(key)
         if g is None:
+            if len(self.groups) >= cfg.max_groups:
+                self.dropped_entities["groups"] += 1
+                return
             g = self.groups[key] = GroupState(key, t, t)
         g.vantage.add(p.file_index)
         self._check_group(g, t, ev)
         r = g.routers.get(ip.src)
         first = r is None
+        if r is None and len(g.routers) >= cfg.max_routers_per_group:
+            self.dropped_entities["routers"] += 1
+            return
         if r is None:
             r = g.routers[ip.src] = RouterState(ip.src, key, t, ref, t, ref, Sampler(cfg.advert_times_cap))
         # --- router facts
@@ -471,10 +488,13 @@ class Reconstructor:
                 c.frames.append(ref)
             self._confirm_split(g, t, ev)
             return "contender" if c.pending else "master"
+        alive = [x for x in g.claims.values() if self.alive(x, t)]
+        earlier = g.recent_transient.get(r.ip)
+        if earlier is not None and not (alive and t - earlier[2] <= self.silence_threshold(msg.version, interval)):
+            del g.recent_transient[r.ip]
         stint = MasterInterval(g.key, r.ip, t, ref, msg.priority, interval, msg.version, adverts=1)
         claim = Claim(r.ip, t, ref, t, ref, msg.priority, interval, msg.version, stint, frames=[ref])
         self._credit_recent_garps(g, claim)
-        alive = [x for x in g.claims.values() if self.alive(x, t)]
         if alive:
             claim.pending = True
             g.claims[r.ip] = claim
@@ -559,12 +579,17 @@ class Reconstructor:
             if not partners:
                 continue
             c.pending = False
+            earlier = g.recent_transient.pop(c.router, None)
+            if earlier is not None:
+                # keepalived logs MASTER at the first blip of a master whose adverts the other one
+                # keeps suppressing (PROTOCOL.md, observed behaviour 7): the stint starts there.
+                c.stint.start, c.stint.start_frame = earlier[0], earlier[1]
             self._open_stint(g, c, ev)
             sb = g.current_split
             if sb is None:
                 routers = [m.router for m in partners] + [c.router]
                 frames = [m.last_frame for m in partners] + c.frames[:3]
-                sb = SplitBrainEpisode(g.key, c.start, now, routers, frames)
+                sb = SplitBrainEpisode(g.key, c.stint.start, now, routers, frames)
                 g.current_split = sb
                 self._keep(g, g.split_brains, sb)
                 ev.append(SplitBrainStarted(g.key, now, tuple(routers), sb))
@@ -640,6 +665,12 @@ class Reconstructor:
         if c.pending:
             if resign is not None:
                 c.stint.end = resign[0]
+            else:
+                # Remember the blip: if the same router contends again within a Master_Down_Interval
+                # and is confirmed as a second master, its mastership began at its first blip.
+                prior = g.recent_transient.get(c.router)
+                first = (prior[0], prior[1]) if prior is not None else (c.start, c.start_frame)
+                g.recent_transient[c.router] = (first[0], first[1], c.last)
             ev.append(
                 TransientAdverts(
                     g.key, c.router, c.start, c.last, c.adverts, tuple(c.frames), tuple(g.masters), c.stint
@@ -754,6 +785,9 @@ class Reconstructor:
         self, p: Packet, family: str, ip: str, mac: str, via: str, garp_kind: str | None, ev: list[Event]
     ) -> None:
         seg = p.segment
+        if self.owners.owner(seg, ip) is None and len(self.owners.current) >= self.config.max_owned_ips:
+            self.dropped_entities["ips"] += 1
+            return
         t = p.time
         ref = p.ref
         groups = tuple(sorted(self._vip_index.get((seg, ip), ())))

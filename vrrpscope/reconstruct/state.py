@@ -332,6 +332,10 @@ class GroupState:
     last_version: int = 2
     silent_since: float | None = None
     silent_reported: bool = False
+    #: Per router: (start, start frame, last advert) of its latest transient contention, so that a
+    #: router that keeps advertising in blips (a master whose advert timer the other master keeps
+    #: resetting) is shown as master from its first blip once the split brain is confirmed.
+    recent_transient: dict[str, tuple[float, FrameRef, float]] = field(default_factory=dict)
 
     @property
     def masters(self) -> list[str]:
