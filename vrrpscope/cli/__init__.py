@@ -16,6 +16,7 @@ from vrrpscope.cli.analyze import analyze_command, report_command
 from vrrpscope.cli.common import BAD_INPUT
 from vrrpscope.cli.decode import decode_command
 from vrrpscope.cli.lint import lint_command
+from vrrpscope.cli.watch import watch_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +30,7 @@ def cli() -> None:
       vrrpscope analyze -r capture.pcapng --format table
       vrrpscope report -r capture.pcap -o reports/incident.html
       vrrpscope lint lv1.conf lv2.conf
+      sudo vrrpscope watch -i eth0
     """
 
 
@@ -36,6 +38,7 @@ cli.add_command(decode_command)
 cli.add_command(analyze_command)
 cli.add_command(report_command)
 cli.add_command(lint_command)
+cli.add_command(watch_command)
 
 
 def main(argv: list[str] | None = None) -> None:

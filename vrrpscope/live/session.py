@@ -1,0 +1,318 @@
+"""The watch loop: frames from a source, through the analysis engine, out to sinks.
+
+One loop for live capture and replayed files (only the :class:`~vrrpscope.live.source.FrameSource`
+differs). Each turn waits in ``source.poll`` at most until the next tick, so the loop never spins
+and ``engine.tick(now)`` runs at least every ``tick_s`` (0.25 s) of the source's clock: silence-based
+decisions (a master gone quiet, ``no_master``) are taken on time even when no frame arrives.
+
+Per frame: number it (1-based, in capture order over all interfaces: with ``-w`` and no rotation
+these are the frame numbers of the written file), hand it to the pcapng writer, dissect it, name its
+segment (the interface name plus VLAN tags, :func:`vrrpscope.pipeline.segment_name`), feed the
+engine, and pass what changed to the sinks: master changes first, then findings.
+
+:meth:`WatchSession.run` returns the final :class:`~vrrpscope.analysis.Analysis` (the engine
+finished at the stop time), the same object ``analyze`` produces, so the terminal summary, the JSON
+and the HTML report come out exactly as they do for files.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dissectors.packet import dissect
+from vrrpscope.analysis import Analysis, AnalysisEngine
+from vrrpscope.detectors import default_detectors
+from vrrpscope.findings import Finding
+from vrrpscope.live.events import (
+    EventTap,
+    FindingEvent,
+    FindingTracker,
+    MasterChange,
+    MasterChangeBuilder,
+    Sink,
+    StatsEvent,
+)
+from vrrpscope.live.source import CapturedFrame, FrameSource, InterfaceInfo
+from vrrpscope.live.writer import PcapngWriter
+from vrrpscope.model import Packet
+from vrrpscope.pipeline import InputCounts, segment_name
+from vrrpscope.reconstruct.events import AdvertSeen, Event
+from vrrpscope.reconstruct.state import GroupKey
+
+#: Engine tick period (seconds of the source's clock).
+TICK_S = 0.25
+#: How often a ``stats`` event is emitted.
+STATS_EVERY_S = 5.0
+
+
+@dataclass(slots=True)
+class GroupActivity:
+    """What the loop counts per group beyond the reconstructor's state: adverts per router,
+    takeovers, and the latest master change."""
+
+    takeovers: int = 0
+    last_change: MasterChange | None = None
+    last_takeover: MasterChange | None = None
+    adverts: int = 0
+
+
+class WatchSession:
+    """Runs the loop over ``source`` until stopped, ``duration`` elapsed or the source is exhausted.
+
+    ``label`` names the input in the final analysis (``input.files``) and in cited frames.
+    ``writer`` receives every captured frame. ``sinks`` receive the records of
+    :mod:`vrrpscope.live.events`. Call :meth:`request_stop` from a signal handler or another thread.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        sinks: Sequence[Sink] = (),
+        *,
+        label: str = "live",
+        writer: PcapngWriter | None = None,
+        duration: float | None = None,
+        tick_s: float = TICK_S,
+        stats_every: float = STATS_EVERY_S,
+        show_secrets: bool = False,
+        update_every: float = 30.0,
+    ) -> None:
+        self.source = source
+        self.sinks = list(sinks)
+        self.label = label
+        self.writer = writer
+        self.duration = duration
+        self.tick_s = tick_s
+        self.stats_every = stats_every
+        self.tap = EventTap()
+        self.engine = AnalysisEngine(
+            show_secrets=show_secrets, files=[label], detectors=[*default_detectors(), self.tap]
+        )
+        self.changes = MasterChangeBuilder(self.engine.recon)
+        self.tracker = FindingTracker(update_every=update_every)
+        self.counts = InputCounts(files=[label])
+        #: Per-group activity counters, by group.
+        self.activity: dict[GroupKey, GroupActivity] = {}
+        #: Adverts seen per (group, router).
+        self.adverts: dict[tuple[GroupKey, str], int] = {}
+        self.frames = 0
+        self.started: float | None = None
+        self.now: float = 0.0
+        self.last_packet: float | None = None
+        self.stopped_by = ""
+        self._stop = threading.Event()
+        self._ifaces: dict[int, InterfaceInfo] = {}
+
+    # ------------------------------------------------------------------ control
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Ask the loop to stop at its next turn (at most one tick later). Thread/signal safe."""
+        if not self._stop.is_set():
+            self.stopped_by = reason
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was requested."""
+        return self._stop.is_set()
+
+    def interface(self, index: int) -> InterfaceInfo | None:
+        """The source's interface ``index`` (``None`` when unknown)."""
+        info = self._ifaces.get(index)
+        if info is None:
+            self._ifaces = {i.index: i for i in self.source.interfaces}  # a replay learns them as it goes
+            info = self._ifaces.get(index)
+        return info
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> Analysis:
+        """Open the source, loop, finish the engine, close everything; return the analysis."""
+        self.source.open()
+        try:
+            return self._run()
+        finally:
+            self.source.close()
+            if self.writer is not None:
+                self.writer.close(self.source.stats())
+
+    def _clock(self) -> float:
+        now = self.source.now()
+        if self.last_packet is not None and now < self.last_packet:
+            now = self.last_packet  # never let the engine's time run backwards
+        return now
+
+    def _run(self) -> Analysis:
+        start = self._clock()
+        self.started = self.now = start
+        deadline = start + self.duration if self.duration is not None else None
+        next_tick = start + self.tick_s
+        next_stats = start + self.stats_every
+        for s in self.sinks:
+            s.start(self)
+        while not self._stop.is_set():
+            until = next_tick if deadline is None else min(next_tick, deadline)
+            frames = self.source.poll(max(0.0, until - self.source.now()))
+            if frames:
+                self._frames(frames)
+            now = self._clock()
+            self.now = now
+            if now >= next_tick:
+                self._tick(now)
+                next_tick = max(next_tick + self.tick_s, now + self.tick_s / 2)
+            if now >= next_stats:
+                self._stats(now)
+                next_stats = max(next_stats + self.stats_every, now + self.tick_s)
+            if deadline is not None and now >= deadline:
+                self.stopped_by = self.stopped_by or "duration"
+                break
+            if self.source.exhausted:
+                self.stopped_by = self.stopped_by or "end of input"
+                break
+        return self._finish()
+
+    def _frames(self, frames: list[CapturedFrame]) -> None:
+        counts = self.counts
+        for cf in frames:
+            self.frames += 1
+            number = self.frames
+            info = self.interface(cf.interface)
+            linktype = info.linktype if info is not None else 1
+            if self.writer is not None:
+                self.writer.write(cf, info)
+            t = cf.time
+            counts.packets += 1
+            counts.readable = True
+            if counts.start is None:
+                counts.start = t
+            if counts.end is None or t > counts.end:
+                counts.end = t
+            if self.last_packet is None or t > self.last_packet:
+                self.last_packet = t
+            dissected = dissect(linktype, cf.data)
+            if dissected is None:
+                continue
+            counts.count(dissected)
+            name = info.name if info is not None else None
+            packet = Packet(
+                0,
+                self.label,
+                number,
+                t,
+                segment_name(cf.interface, name, dissected.link),
+                dissected.link,
+                dissected.ip,
+                dissected.message,
+                cf.wirelen,
+            )
+            found = self.engine.feed(packet)
+            self._publish(t, found)
+
+    def _tick(self, now: float) -> None:
+        found = self.engine.tick(now)
+        self._publish(now, found)
+        for state, f in self.tracker.due(now):
+            self._announce(now, state, f)
+        if self.writer is not None:
+            self.writer.flush()
+        for s in self.sinks:
+            s.tick(now)
+
+    def _publish(self, now: float, found: list[Finding]) -> None:
+        events = self.tap.drain()
+        if events:
+            self._events(events)
+        for f in found:
+            for state, version in self.tracker.observe(f, now):
+                self._announce(now, state, version)
+
+    def _events(self, events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, AdvertSeen):
+                key = (e.group, e.router)
+                self.adverts[key] = self.adverts.get(key, 0) + 1
+                self._activity(e.group).adverts += 1
+        for change in self.changes.build(events):
+            act = self._activity(change.group)
+            act.last_change = change
+            if change.gap is not None:
+                act.takeovers += 1
+                act.last_takeover = change
+            for s in self.sinks:
+                s.master_change(change)
+
+    def _activity(self, key: GroupKey) -> GroupActivity:
+        act = self.activity.get(key)
+        if act is None:
+            act = self.activity[key] = GroupActivity()
+        return act
+
+    def finding_json(self, finding: Finding) -> dict[str, Any]:
+        """``finding`` in analyze's JSON form (frames cited as in ``analyze``)."""
+        view = Analysis(files=[self.label], counts=self.counts, recon=self.engine.recon, findings=[])
+        return view._finding(finding)
+
+    def _announce(self, now: float, state: str, finding: Finding) -> None:
+        event = FindingEvent(now, state, finding, self.finding_json(finding))
+        for s in self.sinks:
+            s.finding(event)
+
+    def stats_event(self, now: float) -> StatsEvent:
+        """The counters now (kernel drops refreshed from the source)."""
+        ifaces = self.source.stats()
+        drops = sum(i.kernel_drops for i in ifaces)
+        self.counts.capture_loss = drops
+        groups = self.engine.recon.groups
+        c = self.counts
+        return StatsEvent(
+            time=now,
+            packets=c.packets,
+            kernel_drops=drops,
+            groups=len(groups),
+            masters=sum(len(g.masters) for g in groups.values()),
+            vrrp=c.vrrp,
+            arp=c.arp,
+            nd=c.nd,
+            malformed=c.malformed,
+            findings=len(self.engine.store),
+            findings_open=self.tracker.open_count(),
+            interfaces=tuple(
+                {
+                    "name": i.name,
+                    "packets": i.packets,
+                    "kernel_drops": i.kernel_drops,
+                    "errors": i.errors,
+                    "up": i.up,
+                    "last_packet": i.last_packet,
+                }
+                for i in ifaces
+            ),
+        )
+
+    def _stats(self, now: float) -> None:
+        event = self.stats_event(now)
+        for s in self.sinks:
+            s.stats(event)
+
+    def _finish(self) -> Analysis:
+        now = self._clock()
+        self.now = now
+        engine = self.engine
+        found = engine.finish(now)
+        self._publish(now, found)
+        for state, f in self.tracker.due(now, flush=True):
+            self._announce(now, state, f)
+        self._stats(now)
+        for s in self.sinks:
+            s.end()
+        # the capture ran until now: open ARP/ND ownerships last until the stop, as stints do
+        return Analysis(
+            files=[self.label],
+            counts=self.counts,
+            recon=engine.recon,
+            findings=engine.findings,
+            end=now if self.counts.readable else None,
+        )

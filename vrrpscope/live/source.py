@@ -1,0 +1,207 @@
+"""Frame sources of the live loop, and the clock that goes with them.
+
+The watch loop (:mod:`vrrpscope.live.session`) is written against :class:`FrameSource`: it asks the
+source for frames with ``poll(timeout)`` and for the time with ``now()``. A live capture
+(:class:`~vrrpscope.live.capture.LiveCapture`) waits in ``select`` and answers with the wall clock,
+the clock the kernel stamps frames with. :class:`ReplaySource` plays a capture file through the very
+same loop on a virtual clock: ``poll`` advances that clock to the next frame (or by the timeout when
+none is due), so silence-based decisions (``no_master``) and the periodic ticks happen exactly as
+they would live, either instantly (``speed=None``, for tests) or in compressed real time
+(``speed=N`` sleeps ``1/N`` of each gap).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from vrrpscope.sources import CaptureReader, open_capture
+from vrrpscope.sources.base import Frame, SourceProblem
+
+
+class CaptureError(Exception):
+    """Capture cannot start or go on: a one-line message for the user (exit status 3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedFrame:
+    """One frame from a source: ``interface`` indexes :attr:`FrameSource.interfaces`, ``time`` is
+    the capture timestamp in epoch seconds and ``time_ns`` the same in nanoseconds (kept exactly
+    for the pcapng writer), ``data`` the frame (VLAN tags restored), ``wirelen`` its length on the
+    wire, ``outgoing`` true for frames the capturing host sent."""
+
+    interface: int
+    time_ns: int
+    data: bytes
+    wirelen: int
+    outgoing: bool = False
+    time: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self.time < 0:
+            object.__setattr__(self, "time", self.time_ns / 1e9)
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceInfo:
+    """A capture interface: ``name`` (``None`` when a replayed classic pcap has none), pcap
+    ``linktype``, kernel ``ifindex`` (0 when replayed), ``filter`` expression, and its ``index``
+    in the source's interface list."""
+
+    name: str | None
+    linktype: int
+    ifindex: int = 0
+    filter: str = ""
+    index: int = 0
+
+
+@dataclass(slots=True)
+class InterfaceStats:
+    """Counters of one capture interface: frames read, frames the kernel dropped (socket buffer
+    full), receive errors, whether it is up, and the capture time of its last frame."""
+
+    name: str | None
+    packets: int = 0
+    kernel_drops: int = 0
+    errors: int = 0
+    up: bool = True
+    last_packet: float | None = None
+    last_error: str = ""
+
+
+class FrameSource(Protocol):
+    """What the watch loop needs from a source (live capture or replay)."""
+
+    #: True once no frame will ever come again (end of a replayed file).
+    exhausted: bool
+
+    @property
+    def interfaces(self) -> list[InterfaceInfo]:
+        """Known interfaces; a frame's ``interface`` indexes this list."""
+
+    def open(self) -> None:
+        """Start capturing (raises :class:`CaptureError`)."""
+
+    def now(self) -> float:
+        """The source's clock (epoch seconds, the clock frames are stamped with)."""
+
+    def poll(self, timeout: float) -> list[CapturedFrame]:
+        """Wait at most ``timeout`` seconds; return the frames that arrived, in time order."""
+
+    def stats(self) -> list[InterfaceStats]:
+        """Per-interface counters."""
+
+    def close(self) -> None:
+        """Stop capturing (idempotent)."""
+
+
+class ReplaySource:
+    """Play a capture file through the live loop on a virtual clock.
+
+    ``speed`` ``None`` replays instantly (the clock jumps), ``N`` sleeps ``gap / N`` in real time for
+    each step (``sleep`` is injectable). ``tail`` keeps the clock running that many seconds past the
+    last frame before the source reports itself exhausted, so silence after the end is seen by
+    ticks as it would be live. Capture problems in the file are kept in :attr:`problems`.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        speed: float | None = None,
+        tail: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.path = path
+        self.speed = speed
+        self.tail = tail
+        self._sleep = sleep
+        self._reader: CaptureReader | None = None
+        self._iter: Iterator[Frame | SourceProblem] | None = None
+        self._next: Frame | None = None
+        self._clock = 0.0
+        self._end: float | None = None
+        self._ifaces: dict[int, InterfaceInfo] = {}
+        self._stats: dict[int, InterfaceStats] = {}
+        self.problems: list[SourceProblem] = []
+        self.exhausted = False
+
+    @property
+    def interfaces(self) -> list[InterfaceInfo]:
+        """Interfaces met so far, by pcapng interface id (0 for classic pcap)."""
+        return [self._ifaces[i] for i in sorted(self._ifaces)]
+
+    def open(self) -> None:
+        """Open the file and set the clock to its first frame."""
+        reader = open_capture(self.path)
+        self._reader = reader
+        self._iter = iter(reader)
+        self._advance()
+        if self._next is not None:
+            self._clock = self._next.time
+        else:
+            self._end = 0.0
+
+    def _advance(self) -> None:
+        assert self._iter is not None
+        self._next = None
+        for item in self._iter:
+            if isinstance(item, SourceProblem):
+                self.problems.append(item)
+                continue
+            self._next = item
+            return
+
+    def now(self) -> float:
+        """The virtual clock."""
+        return self._clock
+
+    def _move(self, to: float) -> None:
+        if to > self._clock:
+            if self.speed:
+                self._sleep((to - self._clock) / self.speed)
+            self._clock = to
+
+    def _frame(self, f: Frame) -> CapturedFrame:
+        idx = f.interface
+        if idx not in self._ifaces:
+            self._ifaces[idx] = InterfaceInfo(name=f.interface_name, linktype=f.linktype, index=idx)
+            self._stats[idx] = InterfaceStats(f.interface_name)
+        st = self._stats[idx]
+        st.packets += 1
+        st.last_packet = f.time
+        return CapturedFrame(idx, round(f.time * 1e9), f.data, f.wirelen, time=f.time)
+
+    def poll(self, timeout: float) -> list[CapturedFrame]:
+        """Frames due within ``timeout`` of the virtual clock (the clock moves to them)."""
+        horizon = self._clock + max(0.0, timeout)
+        nxt = self._next
+        if nxt is None:
+            if self._end is None:
+                self._end = self._clock + self.tail
+            self._move(min(horizon, self._end))
+            if self._clock >= self._end:
+                self.exhausted = True
+            return []
+        if nxt.time > horizon:
+            self._move(horizon)
+            return []
+        self._move(nxt.time)
+        out: list[CapturedFrame] = []
+        while self._next is not None and self._next.time <= self._clock:
+            out.append(self._frame(self._next))
+            self._advance()
+        return out
+
+    def stats(self) -> list[InterfaceStats]:
+        """Per-interface counters (no kernel, no drops)."""
+        return [self._stats[i] for i in sorted(self._stats)]
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = None
+        self.exhausted = True
