@@ -3,6 +3,8 @@
     python bench/run.py                       # 1M-packet pcap and pcapng, generated if missing
     python bench/run.py --packets 200000      # quicker
     python bench/run.py --slow-packets 100000 # tshark and scapy read only the first N packets
+    python bench/run.py --jobs 2              # add parallel analyze rows (-j 2)
+    python bench/run.py --scale               # scale-out curve: analyze with 1..N workers
 
 Prints packets/s, MB/s, peak RSS and the ratio against tcpdump for every tool, and appends the
 results to bench/results/history.jsonl so regressions are visible over time. Numbers are measured,
@@ -12,7 +14,9 @@ What is compared (each tool asked the same question: which frames are VRRP/ARP/N
   tcpdump   tcpdump -r FILE -w /dev/null with the equivalent BPF filter (C, libpcap)
   tshark    tshark -r FILE -Y 'vrrp || arp || icmpv6.type == 135 || icmpv6.type == 136'
   scapy     RawPcapReader / RawPcapNgReader walk (records only, no dissection)
+  dpkt      dpkt.pcap.Reader / dpkt.pcapng.Reader walk (records only; when dpkt is installed)
   vrrpscope decode --format json > /dev/null, and analyze --format json > /dev/null
+  analyze -j N  vrrpscope.parallel.analyze_parallel with N worker processes, JSON to /dev/null
 Slow tools read a prefix file of --slow-packets packets; packets/s is computed on what they read.
 """
 
@@ -73,6 +77,31 @@ print(n)
 """
 
 
+DPKT_WALK = """
+import sys
+import dpkt
+path = sys.argv[1]
+with open(path, 'rb') as fh:
+    reader = dpkt.pcapng.Reader(fh) if path.endswith('ng') else dpkt.pcap.Reader(fh)
+    n = 0
+    for ts, buf in reader:
+        n += 1
+print(n)
+"""
+
+PARALLEL_ANALYZE = """
+import json, sys
+from vrrpscope.parallel import analyze_parallel
+result = analyze_parallel([sys.argv[1]], jobs=int(sys.argv[2]))
+json.dump(result.to_dict(), sys.stdout)
+"""
+
+
+def _have(module: str) -> bool:
+    """True when ``module`` imports in this interpreter."""
+    return subprocess.run([PY, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
 def run(args: argparse.Namespace) -> list[dict[str, object]]:
     """Run every comparison and return the result rows."""
     rows: list[dict[str, object]] = []
@@ -85,16 +114,34 @@ def run(args: argparse.Namespace) -> list[dict[str, object]]:
         tools: list[tuple[str, list[str], Path, int, float]] = []
         if shutil.which("tcpdump"):
             tools.append(("tcpdump", ["tcpdump", "-r", str(big), "-w", "/dev/null", BPF], big, args.packets, size_mb))
+        decode_cmd = [vrrpscope, "decode", "-r", str(big), "--format", "json"]
+        tools.append(("vrrpscope decode", decode_cmd, big, args.packets, size_mb))
         tools.append(
-            ("vrrpscope decode", [vrrpscope, "decode", "-r", str(big), "--format", "json"], big, args.packets, size_mb)
+            (
+                "vrrpscope analyze",
+                [vrrpscope, "analyze", "-r", str(big), "--format", "json"],
+                big,
+                args.packets,
+                size_mb,
+            )
         )
-        tools.append(
-            ("vrrpscope analyze", [vrrpscope, "analyze", "-r", str(big), "--format", "json"], big, args.packets, size_mb)
-        )
+        workers = sorted(set(range(1, (os.cpu_count() or 1) + 1) if args.scale else []) | set(args.jobs))
+        for n in workers:
+            tools.append(
+                (
+                    f"vrrpscope analyze -j {n}",
+                    [PY, "-c", PARALLEL_ANALYZE, str(big), str(n)],
+                    big,
+                    args.packets,
+                    size_mb,
+                )
+            )
         n_small = min(args.slow_packets, args.packets)
         if shutil.which("tshark"):
             tools.append(("tshark", ["tshark", "-r", str(small), "-Y", TSHARK_FILTER], small, n_small, small_mb))
         tools.append(("scapy RawPcapReader", [PY, "-c", SCAPY_WALK, str(small)], small, n_small, small_mb))
+        if _have("dpkt"):
+            tools.append(("dpkt Reader", [PY, "-c", DPKT_WALK, str(small)], small, n_small, small_mb))
         base_pps: float | None = None
         for name, cmd, _path, n, mb in tools:
             best: tuple[float, float, int] | None = None
@@ -130,9 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slow-packets", type=int, default=100_000)
     ap.add_argument("--formats", nargs="+", default=["pcap", "pcapng"], choices=["pcap", "pcapng"])
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest is kept")
+    ap.add_argument("--jobs", type=int, nargs="*", default=[], help="add parallel analyze rows with N workers")
+    ap.add_argument("--scale", action="store_true", help="parallel analyze rows for 1..cores workers")
     args = ap.parse_args(argv)
     rows = run(args)
-    header = f"{'format':7} {'tool':22} {'packets':>9} {'seconds':>8} {'pkts/s':>11} {'MB/s':>8} {'RSS MB':>7} {'x tcpdump':>9}"
+    header = (
+        f"{'format':7} {'tool':22} {'packets':>9} {'seconds':>8} {'pkts/s':>11} {'MB/s':>8} {'RSS MB':>7} "
+        f"{'x tcpdump':>9}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:

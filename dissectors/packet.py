@@ -55,53 +55,68 @@ CACHE_SIZE = 4096
 _cache: dict[tuple[int, int, bytes], Dissected] = {}
 
 
-def _v6_candidate(data: bytes, p: int) -> bool:
+def _v6_candidate(data: bytes, p: int, end: int) -> bool:
     """IPv6 at ``p``: VRRP, ICMPv6 NS/NA, or an extension header (conservatively accepted)."""
+    if p + 6 >= end:
+        return False
     nh = data[p + 6]
     if nh == 58:
-        return data[p + 40] in _ND_TYPES
+        return p + 40 < end and data[p + 40] in _ND_TYPES
     return nh in _V6_NEXT_HEADERS
 
 
-def _scan(linktype: int, data: bytes) -> int:
-    """The walk behind :func:`is_candidate`.
+def _scan_at(linktype: int, data: bytes, base: int, end: int) -> int:
+    """The walk behind :func:`is_candidate` and :func:`candidate_at`, on ``data[base:end]``.
 
-    Returns :data:`_REJECT` for a frame that is certainly not ours, the offset of the IPv4 header for
-    an IPv4 candidate, :data:`_OTHER` for any other candidate (ARP, IPv6). Never raises.
+    Never reads outside ``[base, end)``, so a frame can be tested in place inside a larger buffer.
+    Returns :data:`_REJECT` for a frame that is certainly not ours, the offset of the IPv4 header
+    (relative to ``base``) for an IPv4 candidate, :data:`_OTHER` for any other candidate (ARP,
+    IPv6). Never raises for ``0 <= base <= end <= len(data)``.
     """
-    try:
-        if linktype == LINKTYPE_ETHERNET:
-            et = data[12:14]
-            p = 14
-        elif linktype == LINKTYPE_LINUX_SLL2:
-            et = data[0:2]
-            p = 20
-        elif linktype == LINKTYPE_LINUX_SLL:
-            et = data[14:16]
-            p = 16
-        elif linktype == LINKTYPE_RAW:
-            version = data[0] >> 4
-            if version == 4:
-                return 0 if data[9] in _V4_PROTOS else _REJECT
-            return _OTHER if version == 6 and _v6_candidate(data, 0) else _REJECT
-        elif linktype == LINKTYPE_IPV4:
-            return 0 if data[9] in _V4_PROTOS else _REJECT
-        elif linktype == LINKTYPE_IPV6:
-            return _OTHER if _v6_candidate(data, 0) else _REJECT
-        else:
+    if linktype == LINKTYPE_ETHERNET:
+        p = base + 14
+    elif linktype == LINKTYPE_LINUX_SLL2:
+        if base + 20 > end:
+            # Too short for the link header: only the protocol field can still be compared.
+            return _OTHER if base + 2 <= end and data[base : base + 2] == _ET_ARP else _REJECT
+        p = base + 20
+        et = data[base : base + 2]
+    elif linktype == LINKTYPE_LINUX_SLL:
+        p = base + 16
+    elif linktype == LINKTYPE_RAW:
+        if base >= end:
             return _REJECT
-        tags = 0
-        while et in _ET_VLAN_TAGS and tags < MAX_VLAN_TAGS:
-            et = data[p + 2 : p + 4]
-            p += 4
-            tags += 1
-        if et == _ET_IPV4:
-            return p if data[p + 9] in _V4_PROTOS else _REJECT
-        if et == _ET_IPV6:
-            return _OTHER if _v6_candidate(data, p) else _REJECT
-        return _OTHER if et == _ET_ARP else _REJECT
-    except IndexError:
+        version = data[base] >> 4
+        if version == 4:
+            return 0 if base + 9 < end and data[base + 9] in _V4_PROTOS else _REJECT
+        return _OTHER if version == 6 and _v6_candidate(data, base, end) else _REJECT
+    elif linktype == LINKTYPE_IPV4:
+        return 0 if base + 9 < end and data[base + 9] in _V4_PROTOS else _REJECT
+    elif linktype == LINKTYPE_IPV6:
+        return _OTHER if _v6_candidate(data, base, end) else _REJECT
+    else:
         return _REJECT
+    if linktype != LINKTYPE_LINUX_SLL2:
+        if p > end:
+            return _REJECT
+        et = data[p - 2 : p]
+    tags = 0
+    while et in _ET_VLAN_TAGS and tags < MAX_VLAN_TAGS:
+        if p + 4 > end:
+            return _REJECT
+        et = data[p + 2 : p + 4]
+        p += 4
+        tags += 1
+    if et == _ET_IPV4:
+        return p - base if p + 9 < end and data[p + 9] in _V4_PROTOS else _REJECT
+    if et == _ET_IPV6:
+        return _OTHER if _v6_candidate(data, p, end) else _REJECT
+    return _OTHER if et == _ET_ARP else _REJECT
+
+
+def _scan(linktype: int, data: bytes) -> int:
+    """:func:`_scan_at` on a whole frame."""
+    return _scan_at(linktype, data, 0, len(data))
 
 
 def is_candidate(linktype: int, data: bytes) -> bool:
@@ -111,7 +126,17 @@ def is_candidate(linktype: int, data: bytes) -> bool:
     (112, ICMPv6 type 135/136, or any extension header). True does not promise that
     :func:`dissect` returns a record; False promises it returns ``None``. Never raises.
     """
-    return _scan(linktype, data) != _REJECT
+    return _scan_at(linktype, data, 0, len(data)) != _REJECT
+
+
+def candidate_at(linktype: int, buf: bytes, start: int, end: int) -> bool:
+    """:func:`is_candidate` for the frame ``buf[start:end]``, tested in place (no copy).
+
+    Same answer as ``is_candidate(linktype, bytes(buf[start:end]))`` (one implementation); lets a
+    capture reader test a record inside its read buffer before deciding to slice it out.
+    ``0 <= start <= end <= len(buf)`` is the caller's promise. Never raises.
+    """
+    return _scan_at(linktype, buf, start, end) != _REJECT
 
 
 def decode_frame(linktype: int, data: bytes) -> Dissected | None:

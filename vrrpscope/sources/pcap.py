@@ -23,7 +23,8 @@ import re
 import struct
 from collections.abc import Iterator
 
-from vrrpscope.sources.base import SUPPORTED_LINKTYPES, Frame, SourceProblem
+from dissectors.packet import candidate_at, is_candidate
+from vrrpscope.sources.base import LINKTYPE_ETHERNET, SUPPORTED_LINKTYPES, Frame, SourceProblem
 from vrrpscope.sources.context import INF, MAX_RECORD, RESYNC_LIMIT, ReadContext, Unpack
 from vrrpscope.sources.stream import Window
 
@@ -89,6 +90,16 @@ def walk_pcap(win: Window, ctx: ReadContext, magic: bytes) -> Iterator[Frame | S
     tmax = -INF
     t = 0.0
 
+    # With the standard pre-filter, records are tested in place (no slice for rejected frames).
+    # For Ethernet, one unpack reads the record header, the ethertype and the byte where an
+    # untagged IPv4 header keeps its protocol; plain IPv4 that is neither VRRP nor AH (nearly all
+    # traffic) is rejected right there, everything else goes through candidate_at.
+    in_place = prefilter is is_candidate
+    fast_eth = in_place and linktype == LINKTYPE_ETHERNET
+    # Ethertype 0x0800 as read in the file's byte order by the unpack below.
+    et_ipv4 = 0x0800 if endian == ">" else 0x0008
+    eth_hdr = struct.Struct(endian + "IIII12xH9xB").unpack_from
+
     buf = win.buf
     pos = win.pos
     end = len(buf)
@@ -96,21 +107,50 @@ def walk_pcap(win: Window, ctx: ReadContext, magic: bytes) -> Iterator[Frame | S
     # already past it).
     detached = False
     while True:
+        if fast_eth:
+            # Hot loop for Ethernet with the standard pre-filter: leaves for the general loop
+            # below at the first record it cannot decide alone (a candidate, a short or
+            # oversize record, the end of the buffer).
+            while end - pos >= 40:
+                sec, frac, cap, wire, et, proto = eth_hdr(buf, pos)
+                # A record shorter than 24 bytes lends ``et``/``proto`` from the next record; that
+                # is harmless because this loop only rejects, and is_candidate rejects such a
+                # short frame too (no IPv4 protocol byte) unless it is ARP/VLAN/IPv6, all of
+                # which leave the loop.
+                if cap > limit or et != et_ipv4 or proto == 112 or proto == 51:
+                    break
+                npos = pos + 16 + cap
+                if npos > end:
+                    break
+                number += 1
+                nbytes += cap
+                pos = npos
+                t = sec + frac / div
+                if t > tmax:
+                    tmax = t
+                if t < tmin:
+                    tmin = t
         if end - pos >= RECORD_HEADER_LEN:
             sec, frac, cap, wire = hdr(buf, pos)
             npos = pos + RECORD_HEADER_LEN + cap
             if npos <= end and cap <= limit:
                 number += 1
                 t = sec + frac / div
-                data = buf[pos + RECORD_HEADER_LEN : npos]
+                start = pos + RECORD_HEADER_LEN
                 pos = npos
                 nbytes += cap
                 if t < tmin:
                     tmin = t
                 if t > tmax:
                     tmax = t
-                if prefilter is not None and not prefilter(linktype, data):
-                    continue
+                if in_place:
+                    if not candidate_at(linktype, buf, start, npos):
+                        continue
+                    data = buf[start:npos]
+                else:
+                    data = buf[start:npos]
+                    if prefilter is not None and not prefilter(linktype, data):
+                        continue
                 stats.frames = number
                 stats.bytes = nbytes
                 stats.first_time = tmin

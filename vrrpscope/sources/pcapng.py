@@ -42,7 +42,8 @@ import struct
 from collections.abc import Iterator
 from typing import TypeAlias
 
-from vrrpscope.sources.base import SUPPORTED_LINKTYPES, Frame, SourceProblem
+from dissectors.packet import candidate_at, is_candidate
+from vrrpscope.sources.base import LINKTYPE_ETHERNET, SUPPORTED_LINKTYPES, Frame, SourceProblem
 from vrrpscope.sources.context import INF, MAX_BLOCK, MAX_RECORD, RESYNC_LIMIT, ReadContext
 from vrrpscope.sources.stream import Window
 
@@ -140,6 +141,7 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
     stats = ctx.stats
     fname = ctx.file
     prefilter = ctx.prefilter
+    in_place = prefilter is is_candidate
     sync = ctx.sync
     problem = ctx.problem
 
@@ -147,6 +149,9 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
     hdr = struct.Struct("<II").unpack_from
     u32 = struct.Struct("<I").unpack_from
     head7 = struct.Struct("<IIIIIII").unpack_from
+    # An EPB's fixed part plus the ethertype and untagged-IPv4 protocol of an Ethernet frame.
+    epb_eth = struct.Struct("<IIIIIII12xH9xB").unpack_from
+    et_ipv4 = 0x0008  # ethertype 0x0800 read in the section's byte order
     opb = struct.Struct("<HHIIII").unpack_from
     ifaces: list[_Iface] = []
     section = 0
@@ -184,6 +189,40 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
         ), True
 
     while True:
+        if in_place:
+            # Hot loop for Ethernet EPBs with the standard pre-filter: one unpack reads the block
+            # header, the EPB fields, the ethertype and the byte where untagged IPv4 keeps its
+            # protocol; plain IPv4 that is neither VRRP nor AH is counted and skipped here. Any
+            # other block or packet leaves for the general loop below. A packet shorter than 24
+            # bytes lends ``et``/``proto`` from the bytes after it; harmless, as this loop only
+            # rejects and is_candidate rejects such a short IPv4 frame too.
+            nif = len(ifaces)
+            while end - pos >= 52:
+                btype, blen, ifid, hi, lo, cap, wire, et, proto = epb_eth(buf, pos)
+                if (
+                    btype != BT_EPB
+                    or et != et_ipv4
+                    or proto == 112
+                    or proto == 51
+                    or blen > end - pos
+                    or blen > MAX_BLOCK
+                    or blen & 3
+                    or cap > blen - 32
+                    or ifid >= nif
+                ):
+                    break
+                iface = ifaces[ifid]
+                if iface[1] != LINKTYPE_ETHERNET or cap > iface[2] or u32(buf, pos + blen - 4)[0] != blen:
+                    break
+                t = ((hi << 32) | lo) / iface[3] + iface[4]
+                last_t = t
+                if t < tmin:
+                    tmin = t
+                if t > tmax:
+                    tmax = t
+                number += 1
+                pos += blen
+                nbytes += cap
         if end - pos >= 28:
             # Block header and, should it be an EPB, its fixed fields, in one unpack.
             btype, blen, ifid, hi, lo, cap, wire = head7(buf, pos)
@@ -332,6 +371,8 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
                 hdr = struct.Struct(endian + "II").unpack_from
                 u32 = struct.Struct(endian + "I").unpack_from
                 head7 = struct.Struct(endian + "IIIIIII").unpack_from
+                epb_eth = struct.Struct(endian + "IIIIIII12xH9xB").unpack_from
+                et_ipv4 = 0x0800 if endian == ">" else 0x0008
                 opb = struct.Struct(endian + "HHIIII").unpack_from
                 ifaces = []
                 section += 1
@@ -506,11 +547,17 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
             )
             ifaces[ifid] = (gid, linktype, MAX_RECORD, div, toff, ifname, snaplen)
         number += 1
-        data = buf[start : start + cap]
         pos += blen
         nbytes += cap
-        if prefilter is not None and not prefilter(linktype, data):
-            continue
+        if in_place:
+            # The standard pre-filter tests the packet inside the block: no copy for rejects.
+            if not candidate_at(linktype, buf, start, start + cap):
+                continue
+            data = buf[start : start + cap]
+        else:
+            data = buf[start : start + cap]
+            if prefilter is not None and not prefilter(linktype, data):
+                continue
         stats.frames = number - lost
         stats.bytes = nbytes
         if tmax != -INF:

@@ -1,0 +1,403 @@
+"""Scale-out reading: per-file (and per-part) scans in worker processes or on a Dask cluster.
+
+The expensive part of an analysis is walking millions of uninteresting frames; the decoded
+VRRP/ARP/ND packets are a tiny fraction. :func:`iter_packets_parallel` therefore sends the *scan*
+(read, pre-filter, dissect) of every input to an executor — a local process pool (``jobs``) or a
+Dask cluster (``scheduler``) — and does the small *reduce* locally: the decoded packets of every
+file come back in file order, are merged in capture-time order exactly as
+:func:`vrrpscope.pipeline.iter_packets` merges them, and feed ONE reconstructor. The result is
+identical to the single-process run: same packets, frame numbers, problems and
+:class:`~vrrpscope.pipeline.InputCounts`.
+
+A large, uncompressed classic pcap is also split into parts at record boundaries. A cut is
+placed on a run of plausible record headers; it is then *verified*: the worker scanning the part
+before the cut must end exactly on it, without any capture problem (walking the true record chain
+from the previous verified boundary proves the cut lies on it). If any part of a file is not
+clean (damage, a questionable cut, the once-per-file snaplen note), the file is scanned again
+whole, in one task, so problems and their offsets are reported exactly as the single-process
+reader reports them. pcapng and gzip files are scanned whole, one task per file.
+
+Workers return every decoded packet of their part, so the memory of the reduce grows with the
+number of *interesting* packets (not with the capture size).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import heapq
+import os
+import struct
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from dissectors.packet import dissect, is_candidate
+from dissectors.records import Dissected
+from vrrpscope.model import Packet
+from vrrpscope.pipeline import InputCounts, iter_packets, segment_name
+from vrrpscope.sources import open_capture
+from vrrpscope.sources.base import CaptureStats, Frame, SourceProblem
+from vrrpscope.sources.context import MAX_RECORD, ReadContext
+from vrrpscope.sources.pcap import FILE_HEADER_LEN, PCAP_MAGICS, RECORD_HEADER_LEN, walk_pcap
+from vrrpscope.sources.stream import CHUNK_SIZE, ByteSource, Window
+
+#: Smallest part a classic pcap is cut into (smaller files are scanned whole).
+MIN_PART = 32 * 1024 * 1024
+
+#: Below this much input in total, a local run stays in one process (starting workers costs more).
+MIN_PARALLEL_BYTES = 16 * 1024 * 1024
+
+#: How far past a nominal cut the splitter looks for a run of plausible record headers.
+_CUT_SEARCH = 4 * 1024 * 1024
+
+#: Consecutive plausible record headers a cut must start (the last one may end the file).
+_CUT_CHAIN = 8
+
+#: Capture file suffixes picked up when a directory is given as input.
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
+
+
+def default_jobs() -> int:
+    """Worker processes by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def expand_inputs(inputs: Sequence[str]) -> list[str]:
+    """Expand ``-r`` arguments: glob patterns and directories of captures, in a stable order.
+
+    A glob (``*``, ``?``, ``[``) that matches nothing is kept as given, so the reader reports it
+    as unreadable; a directory contributes its capture files (by :data:`CAPTURE_SUFFIXES`,
+    not recursive), sorted by name; ``-`` and plain paths are kept as they are. Duplicates keep
+    their first position.
+    """
+    out: list[str] = []
+    for arg in inputs:
+        if arg != "-" and any(c in arg for c in "*?["):
+            matches = sorted(glob.glob(arg))
+            found = matches or [arg]
+        elif arg != "-" and os.path.isdir(arg):
+            found = sorted(
+                os.path.join(arg, name)
+                for name in os.listdir(arg)
+                if name.lower().endswith(CAPTURE_SUFFIXES) and os.path.isfile(os.path.join(arg, name))
+            )
+        else:
+            found = [arg]
+        for path in found:
+            if path not in out:
+                out.append(path)
+    return out
+
+
+@dataclass
+class ScanTask:
+    """One unit of work: a whole capture, or the records in ``[start, end)`` of a classic pcap."""
+
+    index: int
+    path: str
+    #: Byte range of a part (``None``: the whole file, any format).
+    start: int | None = None
+    end: int | None = None
+    #: The file header a part is read behind (a part carries no header of its own).
+    header: bytes = b""
+
+
+@dataclass
+class ScanResult:
+    """What a worker sends back: the part's packets and problems in file order, and its stats."""
+
+    index: int
+    items: list[Packet | SourceProblem]
+    stats: CaptureStats
+    #: For a part: the byte offset where its walk ended (must equal the part's end).
+    ended_at: int | None = None
+    #: For a part: False when it met any problem (the file is then scanned whole).
+    clean: bool = True
+
+
+def _packets(index: int, path: str, frames: Iterable[Frame | SourceProblem]) -> list[Packet | SourceProblem]:
+    """Dissect the pre-filtered frames of one reader into packets (as the pipeline does)."""
+    out: list[Packet | SourceProblem] = []
+    for item in frames:
+        if isinstance(item, SourceProblem):
+            out.append(item)
+            continue
+        dissected = dissect(item.linktype, item.data)
+        if dissected is None:
+            continue
+        out.append(
+            Packet(
+                index,
+                path,
+                item.number,
+                item.time,
+                segment_name(item.interface, item.interface_name, dissected.link),
+                dissected.link,
+                dissected.ip,
+                dissected.message,
+                item.wirelen,
+            )
+        )
+    return out
+
+
+def scan(task: ScanTask) -> ScanResult:
+    """Scan one task (runs in a worker process or on a Dask worker)."""
+    if task.start is None or task.end is None:
+        with open_capture(task.path, prefilter=is_candidate) as reader:
+            items = _packets(task.index, task.path, reader)
+        return ScanResult(task.index, items, reader.stats)
+    return _scan_part(task, task.start, task.end)
+
+
+def _scan_part(task: ScanTask, start: int, end: int) -> ScanResult:
+    """Walk the records of ``[start, end)`` behind the file header; frames numbered from 1."""
+    stats = CaptureStats(file=task.path)
+    ctx = ReadContext(task.path, stats, is_candidate)
+    with open(task.path, "rb", buffering=0) as fh:
+        fh.seek(start)
+        left = end - start
+        pending = [task.header]
+
+        def read(n: int) -> bytes:
+            nonlocal left
+            if pending:
+                return pending.pop()
+            data = fh.read(min(n, left))
+            left -= len(data)
+            return data
+
+        win = Window(ByteSource(read, CHUNK_SIZE))
+        items = _packets(task.index, task.path, walk_pcap(win, ctx, task.header[:4]))
+        ended_at = start + win.offset - len(task.header)
+    clean = stats.problems == 0 and not any(isinstance(i, SourceProblem) for i in items)
+    return ScanResult(task.index, items, stats, ended_at, clean)
+
+
+def _plausible_run(buf: bytes, p: int, hdr: Callable[[bytes, int], tuple[Any, ...]], limit: int, fracmax: int) -> bool:
+    """True when ``_CUT_CHAIN`` sane record headers follow each other from ``buf[p]``."""
+    first_sec: int | None = None
+    for _ in range(_CUT_CHAIN):
+        if p + RECORD_HEADER_LEN > len(buf):
+            return False
+        sec, frac, cap, wire = hdr(buf, p)
+        if cap > limit or cap > wire or wire > (1 << 24) or frac >= fracmax:
+            return False
+        if first_sec is None:
+            first_sec = sec
+        elif abs(sec - first_sec) > 86_400:
+            return False
+        p += RECORD_HEADER_LEN + cap
+    return True
+
+
+def split_pcap(path: str, index: int, parts: int) -> list[ScanTask]:
+    """Cut an uncompressed classic pcap into about ``parts`` tasks at plausible record starts.
+
+    Cuts are only candidates: :func:`iter_packets_parallel` verifies each one against the walk
+    of the part before it. Returns one whole-file task when the file is not a plain classic pcap,
+    is too small, or no cut can be placed.
+    """
+    whole = [ScanTask(index, path)]
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            header = fh.read(FILE_HEADER_LEN)
+            if len(header) < FILE_HEADER_LEN or header[:4] not in PCAP_MAGICS or parts < 2:
+                return whole
+            endian, nano = PCAP_MAGICS[header[:4]]
+            snaplen = struct.unpack_from(endian + "I", header, 16)[0]
+            limit = min(snaplen, MAX_RECORD) if snaplen else MAX_RECORD
+            hdr = struct.Struct(endian + "IIII").unpack_from
+            fracmax = 1_000_000_000 if nano else 1_000_000
+            step = size // parts
+            cuts = [FILE_HEADER_LEN]
+            for k in range(1, parts):
+                nominal = k * step
+                if nominal <= cuts[-1] + MIN_PART // 2:
+                    continue
+                fh.seek(nominal)
+                buf = fh.read(_CUT_SEARCH + _CUT_CHAIN * (RECORD_HEADER_LEN + MAX_RECORD))
+                for p in range(0, min(_CUT_SEARCH, len(buf))):
+                    if _plausible_run(buf, p, hdr, limit, fracmax):
+                        cuts.append(nominal + p)
+                        break
+    except OSError:
+        return whole
+    if len(cuts) < 2:
+        return whole
+    bounds = [*cuts, size]
+    return [ScanTask(index, path, bounds[i], bounds[i + 1], header) for i in range(len(cuts))]
+
+
+def _merge_parts(index: int, path: str, results: list[ScanResult]) -> ScanResult:
+    """Join the verified parts of one file: renumber frames, combine statistics."""
+    stats = CaptureStats(file=path)
+    items: list[Packet | SourceProblem] = []
+    base = 0
+    for res in results:
+        st = res.stats
+        for item in res.items:
+            assert isinstance(item, Packet)  # clean parts carry no problems
+            items.append(dataclasses.replace(item, frame=item.frame + base))
+        base += st.frames
+        stats.bytes += st.bytes
+        stats.linktypes |= st.linktypes
+        stats.interfaces.update(st.interfaces)
+        if st.first_time is not None:
+            stats.first_time = st.first_time if stats.first_time is None else min(stats.first_time, st.first_time)
+        if st.last_time is not None:
+            stats.last_time = st.last_time if stats.last_time is None else max(stats.last_time, st.last_time)
+    stats.frames = base
+    return ScanResult(index, items, stats)
+
+
+def _file_stream(result: ScanResult, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
+    """Yield one file's items and count them as :func:`vrrpscope.pipeline.iter_packets` does."""
+    for item in result.items:
+        if isinstance(item, SourceProblem):
+            counts.add_problem(item)
+        else:
+            counts.count(Dissected(item.link, item.ip, item.message))
+        yield item
+    counts.finish_file(result.stats)
+
+
+def _total_size(paths: Sequence[str]) -> int:
+    """Bytes in the named files (unreadable ones count as empty)."""
+    total = 0
+    for p in paths:
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            pass
+    return total
+
+
+def _sort_key(item: Packet | SourceProblem) -> float:
+    return item.time if isinstance(item, Packet) else float("-inf")
+
+
+def scan_files(paths: Sequence[str], executor: Executor, jobs: int, *, split: bool = True) -> list[ScanResult]:
+    """Scan every file on ``executor``; return one result per file, in input order.
+
+    Classic pcaps are split when ``split`` is true and the inputs are large enough to keep
+    ``jobs`` workers busy; parts that fail verification are rescanned whole.
+    """
+    sizes = []
+    for p in paths:
+        try:
+            sizes.append(os.path.getsize(p))
+        except OSError:
+            sizes.append(0)
+    target = max(MIN_PART, sum(sizes) // max(1, 2 * jobs))
+    plans: list[list[ScanTask]] = []
+    for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
+        n = -(-size // target) if split and jobs > 1 else 1
+        plans.append(split_pcap(p, i, n) if n > 1 else [ScanTask(i, p)])
+    futures: list[list[Future[ScanResult]]] = [[executor.submit(scan, t) for t in plan] for plan in plans]
+    out: list[ScanResult] = []
+    for plan, futs in zip(plans, futures, strict=True):
+        results = [f.result() for f in futs]
+        if len(plan) == 1:
+            out.append(results[0])
+            continue
+        verified = all(r.clean and r.ended_at == t.end for r, t in zip(results, plan, strict=True))
+        if verified:
+            out.append(_merge_parts(plan[0].index, plan[0].path, results))
+        else:
+            out.append(executor.submit(scan, ScanTask(plan[0].index, plan[0].path)).result())
+    return out
+
+
+def iter_packets_parallel(
+    paths: Sequence[str],
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    counts: InputCounts | None = None,
+    split: bool = True,
+) -> Iterator[Packet | SourceProblem]:
+    """:func:`vrrpscope.pipeline.iter_packets` (native engine) with the scans run in parallel.
+
+    ``jobs`` worker processes (default: :func:`default_jobs`), or the Dask cluster at
+    ``scheduler`` (``tcp://HOST:8786``; needs the ``dask`` extra). Yields the same items in the
+    same order and fills ``counts`` the same way. Standard input (``-``), and without a scheduler
+    ``jobs=1`` or less than :data:`MIN_PARALLEL_BYTES` of input, are read in this process.
+    """
+    if counts is None:
+        counts = InputCounts()
+    n = jobs if jobs is not None else default_jobs()
+    if "-" in paths or (scheduler is None and (n <= 1 or _total_size(paths) < MIN_PARALLEL_BYTES)):
+        yield from iter_packets(paths, counts=counts)
+        return
+    counts.files.extend(paths)
+    if scheduler is not None:
+        results = _scan_on_dask(paths, scheduler, split)
+    else:
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            results = scan_files(paths, pool, n, split=split)
+    streams = [_file_stream(r, counts) for r in results]
+    if len(streams) == 1:
+        yield from streams[0]
+    else:
+        yield from heapq.merge(*streams, key=_sort_key)
+
+
+def _scan_on_dask(paths: Sequence[str], scheduler: str, split: bool) -> list[ScanResult]:
+    """Run :func:`scan_files` on the Dask cluster at ``scheduler`` (files must be readable there)."""
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise RuntimeError("--scheduler needs Dask distributed: pip install 'vrrpscope[dask]'") from exc
+    with Client(scheduler) as client:
+        workers = sum(client.nthreads().values()) or 1
+        return scan_files(paths, client.get_executor(), workers, split=split)
+
+
+def analyze_parallel(
+    paths: Sequence[str],
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    split: bool = True,
+    since: float | None = None,
+    until: float | None = None,
+    show_secrets: bool = False,
+) -> Any:
+    """:func:`vrrpscope.analysis.analyze` (native engine) with the reading done in parallel.
+
+    Returns the same :class:`~vrrpscope.analysis.Analysis` as the single-process call.
+    """
+    from vrrpscope.analysis import Analysis, AnalysisEngine, _file_ends
+
+    files = list(paths)
+    counts = InputCounts()
+    core = AnalysisEngine(show_secrets=show_secrets, files=files)
+    for item in iter_packets_parallel(files, jobs=jobs, scheduler=scheduler, counts=counts, split=split):
+        if isinstance(item, SourceProblem):
+            core.feed(item)
+            continue
+        if (since is not None and item.time < since) or (until is not None and item.time > until):
+            continue
+        core.feed(item)
+    end = counts.end if counts.end is not None else core.recon.last_time
+    if until is not None and end is not None:
+        end = min(end, until)
+    if end is not None and core.recon.last_time is not None:
+        end = max(end, core.recon.last_time)
+    core.finish(end, _file_ends(files, counts, until))
+    return Analysis(
+        files=files,
+        counts=counts,
+        recon=core.recon,
+        findings=core.findings,
+        since=since,
+        until=until,
+        end=end,
+    )
