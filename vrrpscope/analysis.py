@@ -317,6 +317,12 @@ class Analysis:
                     }
                     for p in c.problems
                 ],
+                # only when a resource cap left packets out (docs/HARDENING.md), so goldens stay put
+                **(
+                    {"dropped_entities": dict(self.recon.dropped_entities)}
+                    if any(self.recon.dropped_entities.values())
+                    else {}
+                ),
             },
             "groups": [self._group(g) for g in self.groups],
             "arp_owners": [self._owner(o) for o in self.arp_owners],

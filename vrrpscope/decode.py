@@ -149,7 +149,7 @@ def packet_line(packet: Packet, *, show_secrets: bool = False) -> str:
                 auth = f"ah(spi=0x{ip.ah.spi:x},seq={ip.ah.sequence})"
             elif msg.auth_type == 1:
                 auth = (
-                    f"simple({terminal_safe(msg.auth_text)!r})"
+                    f"simple({terminal_safe(repr(msg.auth_text))})"
                     if show_secrets
                     else f"simple({msg.auth_fingerprint})"
                 )

@@ -41,7 +41,7 @@ def _run_analysis(
 ) -> tuple[Any, dict[str, Any]]:
     from vrrpscope.analysis import analyze
 
-    check_inputs(files)
+    check_inputs(files, allow_partial=True)
     result = analyze(
         list(files), engine=engine, since=parse_time(since), until=parse_time(until), show_secrets=show_secrets
     )

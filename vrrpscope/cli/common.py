@@ -40,17 +40,29 @@ def source_options(func: F) -> F:
     return func
 
 
-def check_inputs(files: tuple[str, ...]) -> None:
-    """Fail early (exit 3) on a named input that is not a readable file; '-' means stdin."""
-    for f in files:
-        if f == "-":
-            continue
-        if not os.path.exists(f):
-            raise click.ClickException(f"{terminal_safe(f)}: no such file")
-        if os.path.isdir(f):
-            raise click.ClickException(f"{terminal_safe(f)}: is a directory, not a capture file")
-        if not os.access(f, os.R_OK):
-            raise click.ClickException(f"{terminal_safe(f)}: permission denied")
+def _input_error(f: str) -> str | None:
+    """Why the named input cannot be read (one line, naming the file), or None if it looks readable."""
+    if f == "-":
+        return None
+    if not os.path.exists(f):
+        return f"{terminal_safe(f)}: no such file"
+    if os.path.isdir(f):
+        return f"{terminal_safe(f)}: is a directory, not a capture file"
+    if not os.access(f, os.R_OK):
+        return f"{terminal_safe(f)}: permission denied"
+    return None
+
+
+def check_inputs(files: tuple[str, ...], *, allow_partial: bool = False) -> None:
+    """Fail early (exit 3) on a named input that is not a readable file; '-' means stdin.
+
+    With ``allow_partial`` (captures), fail only when *no* input looks readable: a bad input among
+    good ones is left to the pipeline, which reports it as a fatal problem of that file (one line on
+    stderr, listed in ``input.problems``) while the readable ones are analysed.
+    """
+    errors = [e for e in (_input_error(f) for f in files) if e is not None]
+    if errors and (not allow_partial or len(errors) == len(files)):
+        raise click.ClickException(errors[0])
 
 
 def report_problem(problem: SourceProblem) -> None:

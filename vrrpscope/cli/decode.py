@@ -41,7 +41,7 @@ def decode_command(files: tuple[str, ...], engine: str, fmt: str, show_secrets: 
       vrrpscope decode -r capture.pcapng --format json | jq .
       tcpdump -i eth0 -w - 'vrrp or arp' | vrrpscope decode -r -
     """
-    check_inputs(files)
+    check_inputs(files, allow_partial=True)
     counts = InputCounts()
     several = len(files) > 1
     for item in iter_packets(list(files), engine=engine, counts=counts):

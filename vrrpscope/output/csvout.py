@@ -12,7 +12,27 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vrrpscope.output.safe import terminal_safe
+
 TABLES = ("routers", "timeline", "takeovers", "adverts", "arp_owners", "findings")
+
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def csv_safe(value: Any) -> Any:
+    """Make a string cell safe to open or ``cat``: control characters shown as ``\\xNN``, formulas defused.
+
+    Strings can come from packets or file names (a pcapng ``if_name``); a leading ``= + - @`` gets a
+    ``'`` prefix (OWASP's CSV-injection advice). Non-strings are returned unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    value = terminal_safe(value)
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _group_keys(g: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +62,8 @@ def table_records(analysis: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                     "checksum_variants": " ".join(str(c) for c in r.get("checksum_variants", []) or []),
                 }
             )
+            if auth.get("password") is not None:  # only there with --show-secrets
+                out["routers"][-1]["auth_password"] = auth["password"]
         for iv in g.get("timeline", []):
             out["timeline"].append({**keys, **iv})
         for t in g.get("takeovers", []):
@@ -59,7 +81,7 @@ def table_records(analysis: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             if isinstance(v, (dict, list)):
                 rec[k] = json.dumps(v, separators=(",", ":"), sort_keys=True)
         out["findings"].append(rec)
-    return out
+    return {name: [{k: csv_safe(v) for k, v in rec.items()} for rec in recs] for name, recs in out.items()}
 
 
 def write_tables(analysis: dict[str, Any], out_dir: str | Path) -> list[Path]:

@@ -153,6 +153,8 @@ class RouterRow:
     first_seen: str
     last_seen: str
     vantage: list[str]
+    #: The clear-text password, present only when the analysis ran with ``--show-secrets``.
+    auth_password: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,6 +556,7 @@ class _Report:
             first_seen=self.clock(r.get("first_seen")),
             last_seen=self.clock(r.get("last_seen")),
             vantage=sorted(str(v) for v in vantage),
+            auth_password=str(auth["password"]) if auth and auth.get("password") is not None else None,
         )
 
     def takeover_row(self, t: Mapping[str, Any], g: Mapping[str, Any]) -> TakeoverRow:

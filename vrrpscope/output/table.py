@@ -87,6 +87,8 @@ def _router_line(r: dict[str, Any]) -> Text:
     auth_txt = str(auth.get("type") or "none")
     if auth.get("fingerprint"):
         auth_txt += " " + str(auth["fingerprint"])
+    if auth.get("password") is not None:  # only there with --show-secrets
+        auth_txt += f" password {str(auth['password'])!r}"
     interval = r.get("advert_int")
     line = Text("    ")
     line.append(terminal_safe(str(r.get("ip"))), style="bold")
@@ -158,6 +160,16 @@ def render_summary(analysis: dict[str, Any], console: Console) -> None:
             f"malformed {inp.get('malformed', 0)}, capture loss {inp.get('capture_loss', 0)}"
         )
     )
+    dropped = {k: v for k, v in (inp.get("dropped_entities") or {}).items() if v}
+    if dropped:
+        console.print(
+            Text(
+                "resource caps reached, packets left out: "
+                + ", ".join(f"{n} for new {kind}" for kind, n in dropped.items())
+                + " (see docs/HARDENING.md)",
+                style="bold yellow",
+            )
+        )
 
     stories = _stories(analysis)
     if stories:

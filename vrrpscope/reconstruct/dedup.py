@@ -36,15 +36,19 @@ class VantageDedup:
         self._files: set[int] = set()
         #: Number of packets recognised as copies of an observation from another vantage point.
         self.duplicates = 0
+        #: Prune segments gone quiet when this many are remembered (a flood over many VLANs).
+        self._prune_at = 64
 
     def seen(self, packet: Packet) -> FrameRef | None:
         """Register ``packet``; return the reference of the original when it is a duplicate."""
         self._files.add(packet.file_index)
-        recent = self._recent.get(packet.segment)
-        if recent is None:
-            recent = self._recent[packet.segment] = deque()
         t = packet.time
         horizon = t - self.window_s
+        recent = self._recent.get(packet.segment)
+        if recent is None:
+            if len(self._recent) >= self._prune_at:
+                self._prune(horizon)
+            recent = self._recent[packet.segment] = deque()
         while recent and recent[0].time < horizon:
             recent.popleft()
         ip = packet.ip
@@ -66,3 +70,9 @@ class VantageDedup:
                     return entry.ref
         recent.append(_Seen(t, content, packet.ref, packet.file_index))
         return None
+
+    def _prune(self, horizon: float) -> None:
+        """Forget segments with nothing newer than ``horizon`` (amortised: the threshold doubles)."""
+        for seg in [k for k, d in self._recent.items() if not d or d[-1].time < horizon]:
+            del self._recent[seg]
+        self._prune_at = max(64, 2 * len(self._recent))

@@ -14,7 +14,6 @@ next claim by another MAC. History per IP is capped (oldest dropped, counted).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 
 from vrrpscope.model import FrameRef
@@ -27,7 +26,9 @@ class OwnershipTable:
     def __init__(self, history_cap: int = 1000) -> None:
         self.history_cap = history_cap
         self.current: dict[tuple[str, str], OwnerInterval] = {}
-        self.history: dict[tuple[str, str], deque[OwnerInterval]] = {}
+        #: Kept owner intervals per (segment, IP), oldest first. Lists, not deques: an IP flood
+        #: creates one per IP and a deque costs ~600 bytes even when it holds one item.
+        self.history: dict[tuple[str, str], list[OwnerInterval]] = {}
         #: Owner intervals dropped from the history because of the cap.
         self.dropped = 0
 
@@ -48,10 +49,10 @@ class OwnershipTable:
         self.current[key] = new
         hist = self.history.get(key)
         if hist is None:
-            hist = self.history[key] = deque()
+            hist = self.history[key] = []
         hist.append(new)
         if len(hist) > self.history_cap:
-            hist.popleft()
+            del hist[0]
             self.dropped += 1
         return cur, new
 

@@ -1,0 +1,1 @@
+"""Coverage-guided fuzz harnesses (atheris) for the capture readers and the dissectors; see run.py."""
