@@ -11,7 +11,9 @@ import click
 from vrrpscope.cli.common import (
     BAD_INPUT,
     check_inputs,
+    expand_files,
     report_problem,
+    scale_options,
     source_options,
     summary_line,
 )
@@ -37,14 +39,32 @@ def parse_time(value: str | None) -> float | None:
 
 
 def _run_analysis(
-    files: tuple[str, ...], engine: str, since: str | None, until: str | None, show_secrets: bool
+    files: tuple[str, ...],
+    engine: str,
+    since: str | None,
+    until: str | None,
+    show_secrets: bool,
+    jobs: int | None = 1,
+    scheduler: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from vrrpscope.analysis import analyze
 
+    files = expand_files(files)
     check_inputs(files, allow_partial=True)
-    result = analyze(
-        list(files), engine=engine, since=parse_time(since), until=parse_time(until), show_secrets=show_secrets
-    )
+    t0, t1 = parse_time(since), parse_time(until)
+    if engine == "native" and (scheduler is not None or jobs != 1):
+        from vrrpscope.parallel import analyze_parallel
+
+        try:
+            result = analyze_parallel(
+                list(files), jobs=jobs, scheduler=scheduler, since=t0, until=t1, show_secrets=show_secrets
+            )
+        except RuntimeError as exc:  # dask missing or the scheduler unreachable
+            raise click.ClickException(str(exc)) from exc
+    else:
+        if scheduler is not None:
+            raise click.UsageError("--scheduler needs --engine native")
+        result = analyze(list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets)
     for problem in result.counts.problems:
         report_problem(problem)
     return result, result.to_dict()
@@ -69,6 +89,7 @@ def _time_options(func: Any) -> Any:
 
 @click.command("analyze")
 @source_options
+@scale_options
 @click.option(
     "--format",
     "fmt",
@@ -96,6 +117,8 @@ def _time_options(func: Any) -> Any:
 def analyze_command(
     files: tuple[str, ...],
     engine: str,
+    jobs: int | None,
+    scheduler: str | None,
     fmt: str,
     out_dir: str | None,
     report_path: str | None,
@@ -114,6 +137,8 @@ def analyze_command(
     Examples:
       vrrpscope analyze -r incident.pcapng
       vrrpscope analyze -r lb1.pcap -r lb2.pcap --format json > analysis.json
+      vrrpscope analyze -r '/captures/*.pcap' --jobs 4
+      vrrpscope analyze -r /captures/ --scheduler tcp://dask-scheduler:8786
       vrrpscope analyze -r incident.pcap --format csv --out tables/
       vrrpscope analyze -r incident.pcap --report reports/incident.html --fail-on critical
       vrrpscope analyze -r incident.pcap --config lv1.conf --config lv2.conf
@@ -121,7 +146,7 @@ def analyze_command(
     if fmt == "csv" and not out_dir:
         raise click.UsageError("--format csv needs --out DIR (one CSV file per table)")
     check_inputs(config_paths)
-    result, data = _run_analysis(files, engine, since, until, show_secrets)
+    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler)
     if config_paths:
         from vrrpscope.config.compare import ConfigError, compare_with_configs, merge_findings
 
@@ -159,11 +184,14 @@ def analyze_command(
 
 @click.command("report")
 @source_options
+@scale_options
 @click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write the HTML report.")
 @_time_options
 def report_command(
     files: tuple[str, ...],
     engine: str,
+    jobs: int | None,
+    scheduler: str | None,
     output: str,
     since: str | None,
     until: str | None,
@@ -175,7 +203,7 @@ def report_command(
     Example:
       vrrpscope report -r incident.pcapng -o reports/incident.html
     """
-    result, data = _run_analysis(files, engine, since, until, show_secrets)
+    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler)
     _write_report(data, output)
     click.echo(summary_line(result.counts), err=True)
     if not result.counts.readable:

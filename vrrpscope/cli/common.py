@@ -40,6 +40,39 @@ def source_options(func: F) -> F:
     return func
 
 
+def scale_options(func: F) -> F:
+    """``-j/--jobs N`` and ``--scheduler ADDRESS`` (parallel and Dask reading; docs/SCALE.md)."""
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Dask scheduler (tcp://HOST:8786): scan the captures on that cluster (needs vrrpscope[dask]).",
+    )(func)
+    func = click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Worker processes reading captures (default: number of cores; 1 = single process).",
+    )(func)
+    return func
+
+
+def expand_files(files: tuple[str, ...]) -> tuple[str, ...]:
+    """Expand globs and directories given to ``-r`` (sorted, capture files only, not recursive).
+
+    A directory with no capture file in it, and a glob that matches nothing, stay as given so that
+    :func:`check_inputs` names them.
+    """
+    from vrrpscope.parallel import expand_inputs
+
+    out: list[str] = []
+    for arg in files:
+        found = expand_inputs([arg]) or [arg]
+        out.extend(f for f in found if f not in out)
+    return tuple(out)
+
+
 def _input_error(f: str) -> str | None:
     """Why the named input cannot be read (one line, naming the file), or None if it looks readable."""
     if f == "-":
