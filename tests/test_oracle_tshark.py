@@ -105,6 +105,25 @@ INTERFACE_UNKNOWN = KnownDifference(
     "tshark prints frame.interface_name 'unknown' for a pcapng interface without if_name; vrrpscope has None there.",
 )
 
+TEXT_ESCAPING = KnownDifference(
+    "text_escaping",
+    "tshark -T fields prints backspace, form feed, newline, carriage return, tab and vertical tab in "
+    "strings as C escapes (\\b ...) and reads the VRRPv2 password bytes as UTF-8 (an invalid byte "
+    "becomes U+FFFD); vrrpscope keeps the bytes (Latin-1). Such strings (samples/hostile) are "
+    "compared after applying tshark's transformation to the native value.",
+)
+
+#: Control characters tshark's field output writes as C escapes.
+_TSHARK_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _tshark_text(value: str | None) -> str | None:
+    """``value`` as tshark's field output shows it (see TEXT_ESCAPING)."""
+    if value is None:
+        return None
+    return "".join(_TSHARK_ESCAPES.get(c, c) for c in value)
+
+
 KNOWN_DIFFERENCES = (
     ICMP_QUOTE,
     CARP_AS_VRRP,
@@ -113,6 +132,7 @@ KNOWN_DIFFERENCES = (
     MCAST_PSEUDO,
     SOURCE_DAMAGE,
     INTERFACE_UNKNOWN,
+    TEXT_ESCAPING,
 )
 __doc__ = (__doc__ or "") + "".join(f"\n* ``{d.id}``: {d.reason}" for d in KNOWN_DIFFERENCES) + "\n"
 
@@ -455,7 +475,10 @@ def _check_common(mm: Mismatches, frame: Frame, d: Dissected, row: Row) -> None:
         if name == "unknown" and frame.interface_name is None:
             mm.known(INTERFACE_UNKNOWN)
             name = None
-        mm.eq(n, "interface_name", frame.interface_name, name)
+        native_name = _tshark_text(frame.interface_name)
+        if native_name != frame.interface_name:
+            mm.known(TEXT_ESCAPING)
+        mm.eq(n, "interface_name", native_name, name)
     link = d.link
     src = row["eth.src"] or row["sll.src.eth"] or None
     mm.eq(n, "link.src_mac", link.src_mac, src)
@@ -506,7 +529,10 @@ def _check_v2(mm: Mismatches, n: int, m: VrrpV2Advert, row: Row) -> None:
     mm.eq(n, "vrrp.checksum", m.checksum, _opt_int(row["vrrp.checksum"]))
     mm.eq(n, "vrrp.ip_addr", list(m.addresses), _list(row, "vrrp.ip_addr"))
     if m.auth_type == 1:
-        mm.eq(n, "vrrp.auth_string", m.auth_text, row["vrrp.auth_string"])
+        shown = _tshark_text(m.auth_data.split(b"\0", 1)[0].decode("utf-8", "replace"))
+        if shown != m.auth_text:
+            mm.known(TEXT_ESCAPING)
+        mm.eq(n, "vrrp.auth_string", shown, row["vrrp.auth_string"])
     status = row["vrrp.checksum.status"]
     if m.trailer:
         mm.known(TRAILER_CHECKSUM)
