@@ -137,23 +137,27 @@ def analyze(
     packets: Iterable[Packet | SourceProblem] | None = None,
     config: ReconstructorConfig | None = None,
     detectors: Sequence[Detector] | None = None,
+    counts: InputCounts | None = None,
 ) -> Analysis:
     """Analyse captures and return the :class:`Analysis`.
 
     ``paths`` are the input files (each a vantage point); ``engine`` is ``native`` or ``tshark``.
     ``since``/``until`` (epoch seconds) restrict the packets analysed. ``show_secrets`` keeps VRRPv2
     clear-text passwords (otherwise only fingerprints). ``packets`` injects a ready stream (tests,
-    live mode) instead of reading ``paths``; input counts are then taken from that stream.
+    live mode, parallel readers) instead of reading ``paths``; input counts are then taken from
+    that stream, unless the producer fills ``counts`` itself (as the parallel readers do).
     ``config``/``detectors`` override the reconstructor tunables and the detector set.
     """
     from vrrpscope.pipeline import InputCounts, iter_packets
 
     files = list(paths)
-    counts = InputCounts()
     stream: Iterable[Packet | SourceProblem]
-    injected = packets is not None
+    injected = packets is not None and counts is None
+    if counts is None:
+        counts = InputCounts()
     if packets is not None:
-        counts.files.extend(files)
+        if injected:
+            counts.files.extend(files)
         stream = packets
     else:
         stream = iter_packets(files, engine=engine, counts=counts)

@@ -374,30 +374,9 @@ def analyze_parallel(
 
     Returns the same :class:`~vrrpscope.analysis.Analysis` as the single-process call.
     """
-    from vrrpscope.analysis import Analysis, AnalysisEngine, _file_ends
+    from vrrpscope.analysis import analyze
 
     files = list(paths)
     counts = InputCounts()
-    core = AnalysisEngine(show_secrets=show_secrets, files=files)
-    for item in iter_packets_parallel(files, jobs=jobs, scheduler=scheduler, counts=counts, split=split):
-        if isinstance(item, SourceProblem):
-            core.feed(item)
-            continue
-        if (since is not None and item.time < since) or (until is not None and item.time > until):
-            continue
-        core.feed(item)
-    end = counts.end if counts.end is not None else core.recon.last_time
-    if until is not None and end is not None:
-        end = min(end, until)
-    if end is not None and core.recon.last_time is not None:
-        end = max(end, core.recon.last_time)
-    core.finish(end, _file_ends(files, counts, until))
-    return Analysis(
-        files=files,
-        counts=counts,
-        recon=core.recon,
-        findings=core.findings,
-        since=since,
-        until=until,
-        end=end,
-    )
+    stream = iter_packets_parallel(files, jobs=jobs, scheduler=scheduler, counts=counts, split=split)
+    return analyze(files, since=since, until=until, show_secrets=show_secrets, packets=stream, counts=counts)
