@@ -563,7 +563,12 @@ class _Report:
         gap, allowed = t.get("gap"), t.get("allowed")
         if is_num(gap) and is_num(allowed):
             over = float(gap) - float(allowed)
-            verdict, cls = ("within", "ok") if over <= 0 else (f"{dur(over)} over", "over")
+            if over <= 0:
+                verdict, cls = "within", "ok"
+            elif not self._over(t):
+                verdict, cls = f"within tolerance (+{dur(over)})", "ok"
+            else:
+                verdict, cls = f"{dur(over)} over", "over"
         else:
             verdict, cls = "—", "neutral"
         garp = "—"
@@ -860,8 +865,9 @@ class _Report:
                     )
                 )
             if is_num(gap) and is_num(allowed):
-                cls = "over" if float(gap) > float(allowed) else "ok"
-                label = f"{dur(float(gap))} {'>' if cls == 'over' else '≤'} {dur(float(allowed))}"
+                cls = "over" if self._over(t) else "ok"
+                sign = ">" if cls == "over" else ("≤" if float(gap) <= float(allowed) else "≈")
+                label = f"{dur(float(gap))} {sign} {dur(float(allowed))}"
             else:
                 cls, label = (
                     "neutral",
@@ -905,7 +911,14 @@ class _Report:
 
     @staticmethod
     def _over(t: Mapping[str, Any]) -> bool:
-        return is_num(t.get("gap")) and is_num(t.get("allowed")) and float(t["gap"]) > float(t["allowed"])
+        """Gap beyond the allowance: for timeouts and resigns beyond the slow_takeover detector's
+        tolerance (so the report and the findings agree), for a preemption beyond one interval."""
+        gap, allowed = t.get("gap"), t.get("allowed")
+        if not (is_num(gap) and is_num(allowed)):
+            return False
+        if t.get("cause") == "preempt":
+            return float(gap) > float(allowed)
+        return float(gap) > SlowTakeover().limit(float(allowed))
 
     @staticmethod
     def _event_window(t: Mapping[str, Any]) -> tuple[float, float]:
