@@ -746,6 +746,11 @@ class Reconstructor:
         _bump(self.l2_seen, (p.segment, "ipv4"))
         if msg.sender_ip in ("0.0.0.0", "") or not msg.sender_mac:
             return  # ARP probe (RFC 5227): binds nothing
+        if msg.op == 2 and msg.gratuitous and self._answers_claim(p, msg):
+            # A reply unicast to the device that just announced this address (e.g. a failed master
+            # whose kernel still holds the VIP answering the new master's GARP request): only that
+            # device hears it; the segment's caches keep the announcer's MAC.
+            return
         if msg.gratuitous:
             via = "garp"
         elif msg.op == 2:
@@ -755,6 +760,14 @@ class Reconstructor:
         else:
             return
         self._claim_ip(p, "ipv4", msg.sender_ip, msg.sender_mac, via, "garp" if via == "garp" else None, ev)
+
+    def _answers_claim(self, p: Packet, msg: ArpPacket) -> bool:
+        """Whether an ARP reply for ``msg.sender_ip`` is unicast back to the MAC that owns it now."""
+        dst = p.link.dst_mac
+        if dst is None or dst == "ff:ff:ff:ff:ff:ff" or int(dst[:2], 16) & 1:
+            return False
+        cur = self.owners.owner(p.segment, msg.sender_ip)
+        return cur is not None and cur.mac == dst and cur.mac != msg.sender_mac
 
     def _nd(self, p: Packet, msg: NdMessage, ev: list[Event]) -> None:
         ip = p.ip
