@@ -442,6 +442,7 @@ result = {}
 # two interfaces, one source: frames carry their interface index and come out sorted by time
 cap = LiveCapture(["vs-rx1", "vs-rx2"], compiler="builtin")
 cap.open()
+time.sleep(0.5)  # let both fresh veths carry traffic before the first frame (their first delivery is slow)
 for i in range(10):
     tx["vs-tx1" if i % 2 == 0 else "vs-tx2"].send(frame)
     time.sleep(0.02)  # far more than the first frame's extra delay through a fresh veth (a few ms)
@@ -492,7 +493,9 @@ def test_capture_merges_interfaces_follows_link_state_and_counts_kernel_drops() 
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     assert r["interfaces"] == [["vs-rx1", 0], ["vs-rx2", 1]]
-    assert r["order"] == [0, 1] * 5 and r["sorted"]
+    # Both interfaces merged into one stream, in kernel-timestamp order. The exact alternation of
+    # the two senders is not asserted: under load a veth can deliver a frame after the next one.
+    assert sorted(r["order"]) == [0] * 5 + [1] * 5 and r["sorted"]
     assert r["down"] == [True, False] and r["up_again"] == [True, True]
     read, packets, drops = r["drops"]
     assert read == packets and drops > 0 and read + drops == 300
