@@ -333,7 +333,11 @@ def iter_packets_parallel(
     if counts is None:
         counts = InputCounts()
     n = jobs if jobs is not None else default_jobs()
-    if "-" in paths or (scheduler is None and (n <= 1 or _total_size(paths) < MIN_PARALLEL_BYTES)):
+    single_unsplittable = len(paths) == 1 and not (split and _is_classic_pcap(paths[0]))
+    if "-" in paths or (
+        scheduler is None and (n <= 1 or single_unsplittable or _total_size(paths) < MIN_PARALLEL_BYTES)
+    ):
+        # Nothing to share out: one worker would only add the cost of shipping its packets back.
         yield from iter_packets(paths, counts=counts)
         return
     counts.files.extend(paths)
@@ -347,6 +351,16 @@ def iter_packets_parallel(
         yield from streams[0]
     else:
         yield from heapq.merge(*streams, key=_sort_key)
+
+
+def _is_classic_pcap(path: str) -> bool:
+    """Whether ``path`` starts with a classic (uncompressed) pcap magic, the only kind that is split."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
 
 
 def _scan_on_dask(paths: Sequence[str], scheduler: str, split: bool) -> list[ScanResult]:
