@@ -587,3 +587,23 @@ def isb(interface: int, ticks: int, *, ifrecv: int, ifdrop: int) -> bytes:
 def ticks(offset: float | Decimal | str, per_second: int) -> int:
     """Timestamp T0 + ``offset`` in units of 1/``per_second`` s."""
     return int((T0 + Decimal(str(offset))) * per_second)
+
+
+def write_v3_ipv4_checksum_case(script: str, variant: str) -> None:
+    """The three v3/IPv4 checksum-variant captures share one story, differing only in ``variant``.
+
+    R1 (192.0.2.1, priority 200, VRID 10, 1 s) and R2 (192.0.2.2, priority 100) advertise to
+    224.0.0.18 with checksums of ``variant``, with noise frames in between; written beside ``script``.
+    """
+    r1 = vrrp3_message(10, 200, [VIP1], src=IP_R1, dst=VRRP4_GROUP, checksum=variant)
+    r2 = vrrp3_message(10, 100, [VIP1], src=IP_R2, dst=VRRP4_GROUP, checksum=variant)
+    n = noise4()
+    frames = [
+        (0.0, eth(vrrp4(IP_R1, r1, ident=1), MAC_R1)),
+        (0.2, eth(n[0])),
+        (0.4, eth(vrrp4(IP_R2, r2, ident=1), MAC_R2)),
+        (1.0, eth(vrrp4(IP_R1, r1, ident=2), MAC_R1)),
+        (1.3, eth(n[1])),
+        (2.0, eth(vrrp4(IP_R1, r1, ident=3), MAC_R1)),
+    ]
+    write_pcap(output_path(script), frames)
