@@ -354,7 +354,12 @@ def iter_packets_parallel(
 
 
 def _is_classic_pcap(path: str) -> bool:
-    """Whether ``path`` starts with a classic (uncompressed) pcap magic, the only kind that is split."""
+    """Whether ``path`` starts with a classic (uncompressed) pcap magic, the only kind that is split.
+
+    Only regular files are opened: peeking into a FIFO would consume (and wait for) its data.
+    """
+    if not os.path.isfile(path):
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
