@@ -7,7 +7,8 @@ DEMO_CAPTURE ?= samples/real/failover/capture.pcap
 
 .PHONY: demo test setup sysdeps lint typecheck unit samples bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py vrrpscope/sources/_walk.c
+	@bash scripts/install-builddeps.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

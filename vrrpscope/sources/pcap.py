@@ -24,6 +24,7 @@ import struct
 from collections.abc import Iterator
 
 from dissectors.packet import candidate_at, is_candidate
+from vrrpscope.sources import accel
 from vrrpscope.sources.base import LINKTYPE_ETHERNET, SUPPORTED_LINKTYPES, Frame, SourceProblem
 from vrrpscope.sources.context import INF, MAX_RECORD, RESYNC_LIMIT, ReadContext, Unpack
 from vrrpscope.sources.stream import Window
@@ -95,7 +96,11 @@ def walk_pcap(win: Window, ctx: ReadContext, magic: bytes) -> Iterator[Frame | S
     # untagged IPv4 header keeps its protocol; plain IPv4 that is neither VRRP nor AH (nearly all
     # traffic) is rejected right there, everything else goes through candidate_at.
     in_place = prefilter is is_candidate
-    fast_eth = in_place and linktype == LINKTYPE_ETHERNET
+    # The compiled loop (accel) skips rejected records of any link type; without it, a Python
+    # loop does so for Ethernet.
+    run = accel.walk.pcap_run if in_place and accel.walk is not None else None
+    big = endian == ">"
+    fast_eth = in_place and run is None and linktype == LINKTYPE_ETHERNET
     # Ethertype 0x0800 as read in the file's byte order by the unpack below.
     et_ipv4 = 0x0800 if endian == ">" else 0x0008
     eth_hdr = struct.Struct(endian + "IIII12xH9xB").unpack_from
@@ -107,7 +112,11 @@ def walk_pcap(win: Window, ctx: ReadContext, magic: bytes) -> Iterator[Frame | S
     # already past it).
     detached = False
     while True:
-        if fast_eth:
+        if run is not None:
+            pos, n, nb, tmin, tmax, t = run(buf, pos, end, big, linktype, limit, div, tmin, tmax, t)
+            number += n
+            nbytes += nb
+        elif fast_eth:
             # Hot loop for Ethernet with the standard pre-filter: leaves for the general loop
             # below at the first record it cannot decide alone (a candidate, a short or
             # oversize record, the end of the buffer).

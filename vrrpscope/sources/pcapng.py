@@ -43,6 +43,7 @@ from collections.abc import Iterator
 from typing import TypeAlias
 
 from dissectors.packet import candidate_at, is_candidate
+from vrrpscope.sources import accel
 from vrrpscope.sources.base import LINKTYPE_ETHERNET, SUPPORTED_LINKTYPES, Frame, SourceProblem
 from vrrpscope.sources.context import INF, MAX_BLOCK, MAX_RECORD, RESYNC_LIMIT, ReadContext
 from vrrpscope.sources.stream import Window
@@ -142,6 +143,9 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
     fname = ctx.file
     prefilter = ctx.prefilter
     in_place = prefilter is is_candidate
+    # The compiled loop (accel) skips EPBs of any link type whose frame the pre-filter rejects;
+    # without it, a Python loop does so for Ethernet.
+    run = accel.walk.pcapng_run if in_place and accel.walk is not None else None
     sync = ctx.sync
     problem = ctx.problem
 
@@ -189,7 +193,11 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
         ), True
 
     while True:
-        if in_place:
+        if run is not None:
+            pos, n, nb, tmin, tmax, last_t = run(buf, pos, end, endian == ">", ifaces, tmin, tmax, last_t)
+            number += n
+            nbytes += nb
+        elif in_place:
             # Hot loop for Ethernet EPBs with the standard pre-filter: one unpack reads the block
             # header, the EPB fields, the ethertype and the byte where untagged IPv4 keeps its
             # protocol; plain IPv4 that is neither VRRP nor AH is counted and skipped here. Any
