@@ -251,19 +251,27 @@ static PyObject *pcapng_run(PyObject *self, PyObject *args)
         f->usable = 0;
         if (!PyTuple_Check(it) || PyTuple_GET_SIZE(it) < 5)
             continue;
+        /* A divisor beyond 64 bits (hostile if_tsresol) or anything unexpected: leave the
+         * interface to the Python loop. */
         f->linktype = PyLong_AsLong(PyTuple_GET_ITEM(it, 1));
+        if (PyErr_Occurred())
+            goto unusable;
         f->limit = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(it, 2));
+        if (PyErr_Occurred())
+            goto unusable;
         f->div = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(it, 3));
+        if (PyErr_Occurred())
+            goto unusable;
         {
             long long toff = PyLong_AsLongLong(PyTuple_GET_ITEM(it, 4));
+            if (PyErr_Occurred())
+                goto unusable;
             f->toff = (double)toff; /* as Python's float + int: int64 rounded to nearest */
         }
-        if (PyErr_Occurred()) {
-            /* a divisor beyond 64 bits (hostile if_tsresol) or a non-int: leave it to Python */
-            PyErr_Clear();
-            continue;
-        }
         f->usable = f->div != 0;
+        continue;
+    unusable:
+        PyErr_Clear();
     }
     if (end > b.len)
         end = b.len;
