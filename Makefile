@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml setup.py vrrpscope/sources/_walk.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m compileall -q vrrpscope dissectors >/dev/null
 	touch $@
 
 setup: $(VENV)/.installed
