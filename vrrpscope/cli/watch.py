@@ -2,9 +2,10 @@
 
 A thin layer over :mod:`vrrpscope.live`: it opens the capture (:class:`~vrrpscope.live.capture.LiveCapture`),
 picks the sinks (dashboard on a terminal, plain lines on a pipe, JSON Lines with ``--format json``,
-Prometheus with ``--metrics-port``, pcapng with ``-w``), runs the
-:class:`~vrrpscope.live.session.WatchSession` until Ctrl-C, SIGTERM or ``--duration``, and prints the
-same summary ``analyze`` prints (on stderr with ``--format json``, so stdout stays JSON Lines).
+the same lines into a file with ``-o``, Prometheus with ``--metrics-port``, pcapng with ``-w``), runs
+the :class:`~vrrpscope.live.session.WatchSession` until Ctrl-C, SIGTERM or ``--duration``, and prints
+the same summary ``analyze`` prints (on stderr when JSON Lines go to stdout), followed by the
+capture gaps. SIGHUP re-opens the ``-w`` and ``-o`` files (log rotation).
 """
 
 from __future__ import annotations
@@ -41,17 +42,49 @@ def _install_stop_handlers(stop: Callable[[str], None]) -> dict[int, Any]:
     return previous
 
 
+def _install_reopen_handler(reopen: Callable[[], None]) -> dict[int, Any]:
+    """SIGHUP asks the session to re-open its output files (logrotate); returns the previous handler."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        reopen()
+
+    return {signal.SIGHUP: signal.signal(signal.SIGHUP, handler)}
+
+
 def _restore_handlers(previous: dict[int, Any]) -> None:
     for sig, old in previous.items():
         signal.signal(sig, old)
 
 
+def _gap_lines(gaps: list[dict[str, Any]]) -> list[str]:
+    """The summary's capture-gap lines (empty without gaps)."""
+    if not gaps:
+        return []
+    from vrrpscope.output.table import clock
+
+    total = sum(g["duration"] or 0.0 for g in gaps)
+    lines = [f"capture gaps: {len(gaps)}, {total:.3f} s without capture (frames in them unknown, not counted)"]
+    for g in gaps[:20]:
+        how = "re-created, " if g["recreated"] else ""
+        how += "resumed" if g["resumed"] else "until the stop"
+        lines.append(
+            f"  {terminal_safe(g['interface'] or '?')} {g['reason'].replace('_', ' ')} "
+            f"{clock(g['start'])}-{clock(g['end'])} ({g['duration']:.3f} s, {how})"
+        )
+    if len(gaps) > 20:
+        lines.append(f"  ... and {len(gaps) - 20} more (see the JSON input.capture_gaps)")
+    return lines
+
+
 def _closing_line(session: Any) -> str:
     c = session.counts
     names = ", ".join(terminal_safe(i.name or "?") for i in session.source.interfaces)
+    gaps = session.capture_gaps(session.now)
+    blind = sum(g.duration(session.now) for g in gaps)
     return (
         f"{c.packets} frames captured on {names}: VRRP {c.vrrp}, ARP {c.arp}, ND {c.nd}, "
-        f"malformed {c.malformed}, kernel drops {c.capture_loss}; stopped by {session.stopped_by or 'request'}"
+        f"malformed {c.malformed}, kernel drops {c.capture_loss}, capture gaps {len(gaps)} ({blind:.3f} s); "
+        f"stopped by {session.stopped_by or 'request'}"
     )
 
 
@@ -80,7 +113,21 @@ def _closing_line(session: Any) -> str:
     show_default=True,
     help="live: dashboard on a terminal, one line per change on a pipe; json: JSON Lines events on stdout.",
 )
-@click.option("-w", "--write", "write_path", metavar="FILE", help="Also write the captured frames to FILE (pcapng).")
+@click.option(
+    "-w",
+    "--write",
+    "write_path",
+    metavar="FILE",
+    help="Also write the captured frames to FILE (pcapng). SIGHUP starts a new FILE once it was moved away.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    metavar="FILE",
+    help="Append the events (plain lines, or JSON Lines with --format json) to FILE instead of stdout; "
+    "SIGHUP re-opens it.",
+)
 @click.option(
     "--rotate-size",
     type=click.FloatRange(min=0.001),
@@ -109,6 +156,7 @@ def watch_command(
     extra_filter: str | None,
     fmt: str,
     write_path: str | None,
+    output_path: str | None,
     rotate_size: float | None,
     rotate_count: int | None,
     metrics_port: int | None,
@@ -123,15 +171,28 @@ def watch_command(
     `analyze` does. Stops on Ctrl-C, SIGTERM or --duration and prints the analyze summary.
     Needs CAP_NET_RAW (root).
 
+    An interface that goes down, loses its carrier or is deleted does not stop watch: the other
+    interfaces go on, capture resumes when it is back (a re-created interface of the same name is
+    captured again), and the time without capture is reported as a capture gap (from, to, why;
+    what the segment carried meanwhile is unknown): a capture_gap event, the stats, the metrics,
+    and the summary (JSON input.capture_gaps). Changes and findings that overlap a gap are marked
+    capture_gap, as they may be artefacts of it.
+
+    SIGHUP re-opens the output files for log rotation: after `mv FILE FILE.1; kill -HUP PID`, FILE.1
+    is complete (closed) and a new FILE starts with its own header (-w and -o). A FILE that was not
+    moved is kept as is.
+
     \b
     Examples:
       vrrpscope watch -i eth0
       vrrpscope watch -i eth0 -i eth1 --format json | jq -c 'select(.event != "stats")'
       vrrpscope watch -i bond0 -f 'vlan 30' -w vrrp.pcapng --rotate-size 100 --rotate-count 5
       vrrpscope watch -i eth0 --metrics-port 9108 --format json > events.jsonl
+      vrrpscope watch -i eth0 --format json -o /var/log/vrrp.jsonl -w /var/log/vrrp.pcapng
       vrrpscope watch -i eth0 --duration 600 --report reports/watch.html
     """
     from rich.console import Console
+    from rich.text import Text
 
     from vrrpscope.live.capture import LiveCapture
     from vrrpscope.live.events import JsonLinesSink, LineSink, Sink
@@ -146,6 +207,10 @@ def watch_command(
         raise click.UsageError("--rotate-count needs --rotate-size")
     if write_path == "-":
         raise click.UsageError("-w - is not supported: stdout carries the events")
+    if output_path == "-":
+        output_path = None  # stdout, the default
+    if output_path and write_path and output_path == write_path:
+        raise click.UsageError("-o and -w name the same file")
     if report_path and importlib.util.find_spec("vrrpscope.output.html") is None:
         raise WatchError("--report is not available in this installation")  # say so now, not after the capture
 
@@ -157,6 +222,8 @@ def watch_command(
 
     metrics: Any = None
     writer: PcapngWriter | None = None
+    events_file: JsonLinesSink | LineSink | None = None
+    dashboard = False
     try:
         if write_path:
             rotate_bytes = int(rotate_size * 1_000_000) if rotate_size is not None else None
@@ -183,26 +250,54 @@ def watch_command(
             except OSError as exc:
                 raise WatchError(f"metrics endpoint {metrics_address}:{metrics_port}: {exc.strerror or exc}") from None
             sinks.append(metrics)
-        if fmt == "json":
-            sinks.append(JsonLinesSink(sys.stdout))
-        elif sys.stdout.isatty():
+        kind: type[JsonLinesSink] | type[LineSink] = JsonLinesSink if fmt == "json" else LineSink
+        if output_path:
+            try:
+                events_file = kind.to_file(output_path)
+            except OSError as exc:
+                raise WatchError(f"{terminal_safe(output_path)}: {exc.strerror or exc}") from None
+            sinks.append(events_file)
+        if fmt == "live" and sys.stdout.isatty():
             from vrrpscope.live.dashboard import Dashboard
 
             sinks.append(Dashboard(Console(highlight=False)))
-        else:
-            sinks.append(LineSink(sys.stdout))
+            dashboard = True
+        elif not output_path:
+            sinks.append(kind(sys.stdout))
+
+        def log(text: str) -> None:
+            try:
+                click.echo(f"vrrpscope watch: {terminal_safe(text)}", err=True)
+            except OSError:
+                pass  # stderr gone: the note is lost, the capture goes on
 
         label = write_path if (write_path and rotate_size is None) else "live:" + ",".join(interfaces)
-        session = WatchSession(capture, sinks, label=label, writer=writer, duration=duration, show_secrets=show_secrets)
+        session = WatchSession(
+            capture,
+            sinks,
+            label=label,
+            writer=writer,
+            duration=duration,
+            show_secrets=show_secrets,
+            log=None if dashboard else log,  # the dashboard shows the notes itself
+        )
         for note in capture.warnings:
             click.echo(f"vrrpscope watch: {terminal_safe(note)}", err=True)
         previous = _install_stop_handlers(session.request_stop)  # before the banner: Ctrl-C from here on is clean
+        previous.update(_install_reopen_handler(session.request_reopen))
         try:
             click.echo(
                 f"vrrpscope watch: capturing on {', '.join(terminal_safe(i) for i in interfaces)} "
                 f"(filter: {capture.filter_source}); Ctrl-C to stop",
                 err=True,
             )
+            for st in capture.stats():
+                if not st.up:
+                    click.echo(
+                        f"vrrpscope watch: {terminal_safe(st.name or '?')} is {st.state.replace('_', ' ')}: "
+                        "nothing is captured on it until it is up (a capture gap)",
+                        err=True,
+                    )
             analysis = session.run()
         finally:
             _restore_handlers(previous)
@@ -212,9 +307,11 @@ def watch_command(
             writer.close(capture.stats())
         if metrics is not None:
             metrics.shutdown()
+        if events_file is not None:
+            events_file.close()
 
     data = analysis.to_dict()
-    if fmt == "json":
+    if fmt == "json" and not output_path:
         console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
     else:
         console = Console(highlight=False, soft_wrap=True)
@@ -222,8 +319,10 @@ def watch_command(
         console = Console(file=console.file, highlight=False, soft_wrap=True, width=200, no_color=True)
     try:
         render_summary(data, console)
-    except BrokenPipeError:
-        pass
+        for line in _gap_lines(data["input"].get("capture_gaps", [])):
+            console.print(Text(line, style="bold yellow"))
+    except OSError:
+        pass  # the reader went away (BrokenPipeError) or the terminal hung up (EIO)
     if report_path:
         from vrrpscope.output.html import write_report
 

@@ -4,7 +4,9 @@ Each row: segment, family, VRID; the current master(s) with priority and advert 
 of the master's last advert against Master_Down_Interval (yellow once it is later than one interval,
 red when it gets close to Master_Down_Interval — the moment a backup takes over); the routers
 seen; takeovers so far with the last gap against what the protocol allowed. Below, a scrolling list
-of master changes and findings opening and closing.
+of master changes, findings opening and closing, capture gaps (an interface down, without carrier or
+deleted: shown in the header while it lasts, with the time without capture so far) and notes
+(output files re-opened on SIGHUP).
 
 :class:`Dashboard` is a :class:`~vrrpscope.live.events.Sink` around rich's ``Live``; it redraws on
 the loop's ticks (at most ``refresh_s``). :func:`group_rows` and :meth:`Dashboard.render` are
@@ -24,7 +26,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from vrrpscope.live.events import FindingEvent, MasterChange, Sink
+from vrrpscope.live.events import CaptureGapEvent, FindingEvent, MasterChange, Sink
 from vrrpscope.live.session import WatchSession
 from vrrpscope.output.safe import terminal_safe
 from vrrpscope.output.table import SEVERITY_STYLE, clock, takeover_verdict
@@ -161,17 +163,42 @@ class Dashboard(Sink):
         style = SEVERITY_STYLE.get(sev, "") if event.state == "open" else "dim"
         self.lines.append(Text(event.line(), style=style))
 
+    def capture_gap(self, event: CaptureGapEvent) -> None:
+        """Add the gap's opening or closing to the scrolling list."""
+        self.lines.append(Text(event.line(), style="bold red" if event.state == "open" else "bold yellow"))
+
+    def notice(self, now: float, text: str) -> None:
+        """Add a note to the scrolling list."""
+        self.lines.append(Text(f"{clock(now)}  {terminal_safe(text)}", style="dim"))
+
     def tick(self, now: float) -> None:
         """Redraw (at most every ``refresh_s``)."""
         if self._live is not None and now - self._last_draw >= self.refresh_s:
             self._last_draw = now
-            self._live.update(self.render(now), refresh=True)
+            try:
+                self._live.update(self.render(now), refresh=True)
+            except OSError as exc:
+                self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        """The terminal went away (hung up: EIO): stop drawing, and stop cleanly (files closed)."""
+        live, self._live = self._live, None
+        if live is not None:
+            try:
+                live.stop()
+            except OSError:
+                pass
+        if self.session is not None:
+            self.session.request_stop(f"terminal lost ({exc.strerror or exc})")
 
     def end(self) -> None:
         """Draw the last state and stop the live display."""
         if self._live is not None and self.session is not None:
-            self._live.update(self.render(self.session.now), refresh=True)
-            self._live.stop()
+            try:
+                self._live.update(self.render(self.session.now), refresh=True)
+                self._live.stop()
+            except OSError as exc:
+                self._lost(exc)
             self._live = None
 
     # ------------------------------------------------------------------ rendering
@@ -181,13 +208,22 @@ class Dashboard(Sink):
         ifaces = ", ".join(terminal_safe(i.name or f"if{i.index}") for i in session.source.interfaces)
         st = session.source.stats()
         drops = sum(i.kernel_drops for i in st)
-        down = [terminal_safe(i.name or "?") for i in st if not i.up]
+        down = [
+            terminal_safe(i.name or "?")
+            + (f" ({i.state.replace('_', ' ')} since {clock(i.gap_since)})" if i.gap_since is not None else "")
+            for i in st
+            if not i.up
+        ]
         head = Text("vrrpscope watch ", style="bold")
         head.append(f"{ifaces}  {clock(now)} UTC")
         if down:
             head.append(f"  DOWN: {', '.join(down)}", style="bold red")
         head.append(f"\n{c.packets} frames (VRRP {c.vrrp}, ARP {c.arp}, ND {c.nd}, malformed {c.malformed})  ")
         head.append(f"kernel drops {drops}", style="bold red" if drops else "")
+        gaps = sum(i.gaps for i in st)
+        if gaps:
+            blind = sum(i.blind_seconds(now) for i in st)
+            head.append(f"  capture gaps {gaps} ({blind:.1f} s without capture)", style="bold yellow")
         open_n = session.tracker.open_count()
         head.append(f"  findings {len(session.engine.store)} ({open_n} open)", style="bold red" if open_n else "")
         return head

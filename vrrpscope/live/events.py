@@ -13,6 +13,7 @@ records and :class:`FindingTracker` decides when a finding is announced:
 
 Sinks receive those records (:class:`Sink`). Two live here: :class:`JsonLinesSink` (``--format
 json``: one JSON object per line, flushed per line) and :class:`LineSink` (plain lines on a pipe).
+Both write to a stream, or to a file they can re-open (``watch -o FILE``, re-opened on SIGHUP).
 
 JSON events (times are capture-clock epoch seconds)::
 
@@ -20,7 +21,16 @@ JSON events (times are capture-clock epoch seconds)::
      "cause", "masters", "priority", "interval", "frame"}
     {"event": "finding", "time", "state": "open|closed|updated", ...the finding as in analyze's JSON}
     {"event": "stats", "time", "packets", "kernel_drops", "groups", "masters", "vrrp", "arp", "nd",
-     "malformed", "findings", "findings_open", "interfaces": [...]}
+     "malformed", "findings", "findings_open", "interfaces": [...], "capture_gaps", "capture_gap_seconds"}
+    {"event": "capture_gap", "time", "state": "open|closed", "interface", "start", "end", "duration",
+     "reason": "down|no_carrier|deleted|failed", "recreated", "resumed", "packets": null}
+
+A ``capture_gap`` opens when an interface stops capturing (down, no carrier, deleted) and closes
+when it captures again (``resumed``) or when watch stops during it (``resumed`` false, ``end`` the
+stop). What the segment carried meanwhile is unknown: ``packets`` is ``null``, never a guess.
+``capture_gap`` (bool) on a ``master_change``, and on a ``finding`` when true, says that the
+change or finding overlaps a capture gap on its interface: silence-based conclusions there
+(``timeout``, ``no_master``, a split brain seen right after) may be artefacts of the gap.
 
 ``cause`` of a master change: ``timeout``, ``resign``, ``preempt`` (a takeover, with ``gap`` and
 ``allowed`` as in analyze's ``takeovers``), ``initial`` (first master seen in the group),
@@ -35,10 +45,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from vrrpscope.detectors.base import Detector
 from vrrpscope.findings import Finding
+from vrrpscope.live.source import CaptureGap
 from vrrpscope.output.safe import terminal_safe
 from vrrpscope.output.table import clock
 from vrrpscope.reconstruct.events import (
@@ -78,6 +89,8 @@ class MasterChange:
     priority: int | None = None
     interval: float | None = None
     frame: int | None = None
+    #: The change overlaps a capture gap on its interface (it may be an artefact of the gap).
+    capture_gap: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The ``master_change`` JSON event."""
@@ -96,6 +109,7 @@ class MasterChange:
             "priority": self.priority,
             "interval": self.interval,
             "frame": self.frame,
+            "capture_gap": self.capture_gap,
         }
 
     def line(self) -> str:
@@ -113,6 +127,8 @@ class MasterChange:
                 text += f", interval {self.interval:g} s"
         if len(self.masters) > 1:
             text += f"  [masters: {', '.join(self.masters)}]"
+        if self.capture_gap:
+            text += "  [during a capture gap: may not be real]"
         return text
 
 
@@ -125,10 +141,16 @@ class FindingEvent:
     state: str
     finding: Finding
     data: dict[str, Any]
+    #: The finding overlaps a capture gap on its interface (it may be an artefact of the gap).
+    capture_gap: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """The ``finding`` JSON event."""
-        return {"event": "finding", "time": self.time, "state": self.state, **self.data}
+        """The ``finding`` JSON event (``capture_gap: true`` added only when it overlaps a gap, so the
+        rest is exactly analyze's finding)."""
+        out = {"event": "finding", "time": self.time, "state": self.state, **self.data}
+        if self.capture_gap:
+            out["capture_gap"] = True
+        return out
 
     def line(self) -> str:
         """One plain line: time, OPEN/CLOSED/UPDATED, severity, kind, group, message."""
@@ -139,16 +161,49 @@ class FindingEvent:
         elif f.family:
             where += f" {f.family}"
         span = f" ({clock(f.start)}-{clock(f.end)})" if f.end is not None else f" (since {clock(f.start)})"
-        return (
+        text = (
             f"{clock(self.time)}  {self.state.upper():<7} {f.severity.label} {f.kind} {where}{span}: "
             f"{terminal_safe(f.message)}"
+        )
+        if self.capture_gap:
+            text += "  [during a capture gap: may not be real]"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureGapEvent:
+    """A capture gap ``open`` (at its start) or ``closed`` (at its end) — see :class:`CaptureGap`."""
+
+    time: float
+    state: str
+    gap: CaptureGap
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``capture_gap`` JSON event."""
+        return {"event": "capture_gap", "time": self.time, "state": self.state, **self.gap.to_json(self.time)}
+
+    def line(self) -> str:
+        """One plain line: the interface, why, since when; on closing, how long and what it means."""
+        g = self.gap
+        name = terminal_safe(g.interface or f"if{g.index}")
+        why = {"down": "down", "no_carrier": "no carrier", "deleted": "deleted", "failed": "unusable"}.get(
+            g.reason, terminal_safe(g.reason)
+        )
+        if self.state == "open":
+            return f"{clock(self.time)}  CAPTURE GAP {name} {why}: not capturing on it since {clock(g.start)}"
+        again = "re-created, capturing again" if g.recreated else "capturing again"
+        if not g.resumed:
+            again = "watch stopped"
+        return (
+            f"{clock(self.time)}  CAPTURE GAP {name} {why} {clock(g.start)}-{clock(g.end)} "
+            f"({g.duration(self.time):.3f} s), {again}: frames in between are unknown"
         )
 
 
 @dataclass(frozen=True, slots=True)
 class StatsEvent:
     """Periodic counters: frames captured, kernel drops, groups and masters, decoded packets,
-    findings (total and open), and per-interface counters."""
+    findings (total and open), per-interface counters, and capture gaps (count and seconds)."""
 
     time: float
     packets: int
@@ -162,6 +217,10 @@ class StatsEvent:
     findings: int
     findings_open: int
     interfaces: tuple[dict[str, Any], ...] = field(default=())
+    #: Capture gaps opened so far, and seconds without capture (summed over interfaces, the open
+    #: gaps counted up to ``time``).
+    capture_gaps: int = 0
+    capture_gap_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The ``stats`` JSON event."""
@@ -179,6 +238,8 @@ class StatsEvent:
             "findings": self.findings,
             "findings_open": self.findings_open,
             "interfaces": [dict(i) for i in self.interfaces],
+            "capture_gaps": self.capture_gaps,
+            "capture_gap_seconds": self.capture_gap_seconds,
         }
 
 
@@ -380,6 +441,16 @@ class Sink:
     def stats(self, event: StatsEvent) -> None:
         """Periodic statistics (every ``stats_every`` seconds, and once at the end)."""
 
+    def capture_gap(self, event: CaptureGapEvent) -> None:
+        """A capture gap opened or closed."""
+
+    def notice(self, now: float, text: str) -> None:
+        """A one-line note for the user (e.g. output files re-opened on SIGHUP)."""
+
+    def reopen(self) -> None:
+        """Re-open the output file, if any (SIGHUP); raise ``OSError`` when the new one cannot be
+        opened (the old one is then kept)."""
+
     def tick(self, now: float) -> None:
         """Time passed (at least every tick interval); ``now`` is the capture clock."""
 
@@ -387,10 +458,29 @@ class Sink:
         """The loop ended (engine finished, files flushed)."""
 
 
+_S = TypeVar("_S", bound="_StreamSink")
+
+
+def open_text_output(path: str) -> IO[str]:
+    """Open ``path`` for appending lines (created when missing, line-buffered)."""
+    return open(path, "a", encoding="utf-8", buffering=1)
+
+
 class _StreamSink(Sink):
-    def __init__(self, stream: IO[str]) -> None:
+    """Lines to ``stream``; with ``path`` (the file ``stream`` was opened on), :meth:`reopen`
+    closes it and opens ``path`` again (log rotation), and :meth:`close` closes it."""
+
+    def __init__(self, stream: IO[str], *, path: str | None = None) -> None:
         self.stream = stream
+        self.path = path
         self.broken = False
+        #: Lines written to the current stream.
+        self.lines = 0
+
+    @classmethod
+    def to_file(cls: type[_S], path: str) -> _S:
+        """A sink appending to the file ``path`` (raises ``OSError`` when it cannot be opened)."""
+        return cls(open_text_output(path), path=path)
 
     def _write(self, text: str) -> None:
         if self.broken:
@@ -398,11 +488,47 @@ class _StreamSink(Sink):
         try:
             self.stream.write(text + "\n")
             self.stream.flush()
+            self.lines += 1
         except BrokenPipeError:
             # the reader went away (``watch ... | head``): stop cleanly instead of dying
-            self.broken = True
-            if self.session is not None:
-                self.session.request_stop()
+            self._broken("output closed")
+        except OSError as exc:
+            # a terminal hung up (EIO), a full disk: stop cleanly, files closed, instead of dying
+            self._broken(f"output error: {exc.strerror or exc}")
+
+    def _broken(self, reason: str) -> None:
+        self.broken = True
+        if self.session is not None:
+            self.session.request_stop(reason)
+
+    def capture_gap(self, event: CaptureGapEvent) -> None:
+        """Write the gap's opening or closing."""
+        self._write(self.format_gap(event))
+
+    def format_gap(self, event: CaptureGapEvent) -> str:
+        """The text written for a capture gap event."""
+        return event.line()
+
+    def reopen(self) -> None:
+        """Close the file and open ``path`` again (nothing to do on a stream that is not a file)."""
+        if self.path is None:
+            return
+        fresh = open_text_output(self.path)  # raises: the old stream is kept
+        old, self.stream = self.stream, fresh
+        self.lines = 0
+        self.broken = False
+        try:
+            old.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Close the file opened on ``path`` (a stream passed in is left open)."""
+        if self.path is not None:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
 
 
 class JsonLinesSink(_StreamSink):
@@ -419,6 +545,10 @@ class JsonLinesSink(_StreamSink):
     def stats(self, event: StatsEvent) -> None:
         """Write a ``stats`` event."""
         self._write(json.dumps(event.to_json()))
+
+    def format_gap(self, event: CaptureGapEvent) -> str:
+        """A ``capture_gap`` event."""
+        return json.dumps(event.to_json())
 
 
 class LineSink(_StreamSink):

@@ -16,6 +16,9 @@ Metrics (all in their own registry; group labels are ``segment``, ``family``, ``
 ``vrrpscope_capture_packets_total{interface}``     frames captured (after the kernel filter)
 ``vrrpscope_capture_kernel_drops_total{interface}`` frames the kernel dropped (socket buffer full)
 ``vrrpscope_capture_up{interface}``                1 while capturing on the interface, 0 when stopped/down
+``vrrpscope_capture_gaps_total{interface}``        capture gaps (interface down, no carrier, deleted)
+``vrrpscope_capture_gap_seconds_total{interface}`` seconds without capture on the interface (the open gap
+                                                   included, up to the last tick)
 ``vrrpscope_last_packet_timestamp_seconds{interface}`` capture time of the interface's last frame
 =================================================  ==========================================================
 
@@ -86,11 +89,24 @@ class Metrics(Sink):
             registry=r,
         )
         self.up = Gauge("vrrpscope_capture_up", "1 while capturing on the interface", ("interface",), registry=r)
+        self.capture_gaps = Counter(
+            "vrrpscope_capture_gaps",
+            "Capture gaps (interface down, without carrier or deleted)",
+            ("interface",),
+            registry=r,
+        )
+        self.capture_gap_seconds = Counter(
+            "vrrpscope_capture_gap_seconds",
+            "Seconds without capture on the interface (frames meanwhile unknown)",
+            ("interface",),
+            registry=r,
+        )
         self.last_packet = Gauge(
             "vrrpscope_last_packet_timestamp_seconds", "Capture time of the last frame", ("interface",), registry=r
         )
         self._counted: dict[tuple[GroupKey, str], int] = {}
         self._io: dict[str, tuple[int, int]] = {}
+        self._blind: dict[str, tuple[int, float]] = {}
         self._masters: dict[GroupKey, tuple[str, ...]] = {}
         self._server: Any = None
         self._thread: Any = None
@@ -188,6 +204,14 @@ class Metrics(Sink):
             if st.kernel_drops > drops:
                 dc.inc(st.kernel_drops - drops)
             self._io[name] = (max(packets, st.packets), max(drops, st.kernel_drops))
+            gaps, blind = self._blind.get(name, (0, 0.0))
+            gc, sc = self.capture_gaps.labels(name), self.capture_gap_seconds.labels(name)
+            now_blind = st.blind_seconds(now)
+            if st.gaps > gaps:
+                gc.inc(st.gaps - gaps)
+            if now_blind > blind:
+                sc.inc(now_blind - blind)
+            self._blind[name] = (max(gaps, st.gaps), max(blind, now_blind))
             self.up.labels(name).set(1 if (running and st.up) else 0)
             if st.last_packet is not None:
                 self.last_packet.labels(name).set(st.last_packet)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from vrrpscope.sources import CaptureReader, open_capture
 from vrrpscope.sources.base import Frame, SourceProblem
@@ -60,7 +60,12 @@ class InterfaceInfo:
 @dataclass(slots=True)
 class InterfaceStats:
     """Counters of one capture interface: frames read, frames the kernel dropped (socket buffer
-    full), receive errors, whether it is up, and the capture time of its last frame."""
+    full), receive errors, whether it is up, and the capture time of its last frame.
+
+    Capture gaps (:class:`CaptureGap`): ``state`` is the link state (``up``, ``down``, ``no_carrier``,
+    ``deleted``, ``failed``: re-created but unusable, ``last_error`` says why); ``gaps`` counts the
+    gaps opened, ``gap_seconds`` sums the closed ones and ``gap_since`` is the start of the open one.
+    """
 
     name: str | None
     packets: int = 0
@@ -69,10 +74,76 @@ class InterfaceStats:
     up: bool = True
     last_packet: float | None = None
     last_error: str = ""
+    state: str = "up"
+    gaps: int = 0
+    gap_seconds: float = 0.0
+    gap_since: float | None = None
+
+    def blind_seconds(self, now: float) -> float:
+        """Seconds without capture on this interface so far (closed gaps plus the open one up to ``now``)."""
+        if self.gap_since is None:
+            return self.gap_seconds
+        return self.gap_seconds + max(0.0, now - self.gap_since)
+
+
+#: Why a capture gap started (:attr:`CaptureGap.reason`).
+GAP_REASONS = ("down", "no_carrier", "deleted", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureGap:
+    """A period without capture on one interface: it was administratively ``down``, had no carrier
+    (``no_carrier``), was ``deleted``, or was re-created in a form it cannot be captured on
+    (``failed``). ``reason`` is the most telling state seen while it lasted (``deleted`` over
+    ``failed`` over ``down`` over ``no_carrier``: a link set down loses its carrier first); the
+    ``open`` event carries the state seen first.
+
+    ``start``/``end`` are capture-clock epoch seconds (``end`` ``None`` while it lasts). What the
+    segment carried meanwhile is unknown: no packet count is made up (``packets`` is ``null`` in the
+    JSON). ``recreated``: the interface came back under the same name with a new kernel index (the
+    socket was re-opened and the filter re-attached). ``resumed``: capture resumed (``False`` when
+    the capture stopped during the gap: ``end`` is then the stop time).
+    """
+
+    interface: str | None
+    index: int
+    start: float
+    end: float | None
+    reason: str
+    recreated: bool = False
+    resumed: bool = False
+
+    def duration(self, now: float) -> float:
+        """Length of the gap in seconds (up to ``now`` while it lasts)."""
+        end = self.end if self.end is not None else now
+        return max(0.0, end - self.start)
+
+    def to_json(self, now: float | None = None) -> dict[str, Any]:
+        """``{"interface", "start", "end", "duration", "reason", "recreated", "resumed", "packets"}``;
+        ``duration`` runs up to ``now`` while the gap lasts (``null`` without ``now``)."""
+        if self.end is not None:
+            duration: float | None = self.duration(self.end)
+        else:
+            duration = self.duration(now) if now is not None else None
+        return {
+            "interface": self.interface,
+            "start": self.start,
+            "end": self.end,
+            "duration": duration,
+            "reason": self.reason,
+            "recreated": self.recreated,
+            "resumed": self.resumed,
+            "packets": None,
+        }
 
 
 class FrameSource(Protocol):
-    """What the watch loop needs from a source (live capture or replay)."""
+    """What the watch loop needs from a source (live capture or replay).
+
+    Optional: ``gap_updates() -> list[tuple[str, CaptureGap]]``, the capture gaps opened
+    (``"open"``) or closed (``"closed"``) since the last call; the loop asks every turn when the
+    source has it (:class:`~vrrpscope.live.capture.LiveCapture` does, replays do not).
+    """
 
     #: True once no frame will ever come again (end of a replayed file).
     exhausted: bool

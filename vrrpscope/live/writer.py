@@ -4,12 +4,20 @@ Layout of every file (pcapng, draft-ietf-opsawg-pcapng): a Section Header Block 
 one Interface Description Block per capture interface (``if_name``, ``if_tsresol`` = 9 for
 nanosecond timestamps, ``if_filter`` with the filter expression), Enhanced Packet Blocks (with
 ``epb_flags`` inbound/outbound), and at the end Interface Statistics Blocks with ``isb_ifrecv`` and
-``isb_ifdrop`` (the kernel's drop count, which ``analyze`` reports as capture loss).
+``isb_ifdrop`` (the kernel's drop count, which ``analyze`` reports as capture loss). A capture gap
+(the interface down, without carrier or deleted) is recorded when it ends as an extra statistics
+block of that interface: ``isb_starttime``/``isb_endtime`` the gap, ``opt_comment`` what it was
+(Wireshark shows it; frames in it are unknown, so no count is made up).
 
 Interfaces get pcapng ids in the order they first appear and every rotated file repeats their IDBs
 in that order, so each file stands alone. Rotation (``rotate_bytes``): when the current file reaches
 the size, it is closed and renamed ``FILE.1`` (``FILE.1`` becomes ``FILE.2`` ...), keeping at most
 ``rotate_count`` files including the current ``FILE``. Memory is one buffered file.
+
+Re-opening (:meth:`PcapngWriter.reopen`, ``watch`` on SIGHUP, for logrotate): when ``FILE`` was
+moved away (or replaced, or truncated in place), the old file is finished (statistics blocks
+written, flushed, closed) and a new ``FILE`` started with its own section header and interface
+blocks; when ``FILE`` is still the file being written, nothing happens (it is never truncated).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 from vrrpscope import __version__
-from vrrpscope.live.source import CapturedFrame, InterfaceInfo, InterfaceStats
+from vrrpscope.live.source import CapturedFrame, CaptureGap, InterfaceInfo, InterfaceStats
 
 BLOCK_SHB = 0x0A0D0D0A  # section header
 BLOCK_IDB = 0x00000001  # interface description
@@ -33,6 +41,9 @@ IF_NAME = 2
 IF_TSRESOL = 9
 IF_FILTER = 11
 EPB_FLAGS = 2
+OPT_COMMENT = 1
+ISB_STARTTIME = 2
+ISB_ENDTIME = 3
 ISB_IFRECV = 4
 ISB_IFDROP = 5
 #: epb_flags direction bits (bits 0-1): 1 inbound, 2 outbound.
@@ -88,10 +99,28 @@ def packet_block(interface_id: int, frame: CapturedFrame) -> bytes:
     return _block(BLOCK_EPB, head + _pad(frame.data) + _options([(EPB_FLAGS, struct.pack("<I", flags))]))
 
 
-def statistics_block(interface_id: int, time_ns: int, received: int, dropped: int) -> bytes:
-    """An Interface Statistics Block with frames received and dropped by the kernel."""
-    head = struct.pack("<III", interface_id, (time_ns >> 32) & 0xFFFFFFFF, time_ns & 0xFFFFFFFF)
-    opts = [(ISB_IFRECV, struct.pack("<Q", received)), (ISB_IFDROP, struct.pack("<Q", dropped))]
+def _stamp(time_ns: int) -> bytes:
+    return struct.pack("<II", (time_ns >> 32) & 0xFFFFFFFF, time_ns & 0xFFFFFFFF)
+
+
+def statistics_block(
+    interface_id: int,
+    time_ns: int,
+    received: int,
+    dropped: int,
+    *,
+    span: tuple[int, int] | None = None,
+    comment: str = "",
+) -> bytes:
+    """An Interface Statistics Block with frames received and dropped by the kernel; ``span``
+    (start, end in ns) and ``comment`` describe a capture gap."""
+    head = struct.pack("<I", interface_id) + _stamp(time_ns)
+    opts: list[tuple[int, bytes]] = []
+    if comment:
+        opts.append((OPT_COMMENT, comment.encode("utf-8", "replace")))
+    if span is not None:
+        opts += [(ISB_STARTTIME, _stamp(span[0])), (ISB_ENDTIME, _stamp(span[1]))]
+    opts += [(ISB_IFRECV, struct.pack("<Q", received)), (ISB_IFDROP, struct.pack("<Q", dropped))]
     return _block(BLOCK_ISB, head + _options(opts))
 
 
@@ -124,16 +153,20 @@ class PcapngWriter:
         self._size = 0
         self._last_ns = 0
         self._dirty = False
-        #: Frames written (all files), files started, and rotations done.
+        #: Frames written (all files), files started, rotations done, and re-opens (SIGHUP).
         self.frames = 0
         self.files = 0
         self.rotations = 0
+        self.reopens = 0
+        #: Frames written to the current file.
+        self.file_frames = 0
         self._open()
 
     def _open(self) -> None:
         self._fh = open(self.path, "wb")
         self.files += 1
         self._size = 0
+        self.file_frames = 0
         self._emit(section_header())
         for _index, info in self._known:
             self._emit(interface_block(info))
@@ -164,6 +197,7 @@ class PcapngWriter:
             raise ValueError("writer is closed")
         self._emit(packet_block(pid, frame))
         self.frames += 1
+        self.file_frames += 1
         self._last_ns = max(self._last_ns, frame.time_ns)
         if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
             self.rotate()
@@ -203,6 +237,59 @@ class PcapngWriter:
             os.replace(self.path, f"{self.path}.1")
         self.rotations += 1
         self._open()
+
+    def mark_gap(self, gap: CaptureGap, stats: InterfaceStats | None = None) -> None:
+        """Record a capture gap that ended (an interface statistics block, see the module docstring)."""
+        pid = self._ids.get(gap.index)
+        if self._fh is None or pid is None or gap.end is None:
+            return
+        start, end = round(gap.start * 1e9), round(gap.end * 1e9)
+        how = "capture resumed" if gap.resumed else "capture stopped"
+        if gap.recreated:
+            how = "interface re-created, " + how
+        comment = (
+            f"capture gap: {gap.interface or '?'} {gap.reason} for {gap.duration(gap.end):.3f} s ({how}); "
+            "frames in it are unknown"
+        )
+        received, dropped = (stats.packets, stats.kernel_drops) if stats is not None else (0, 0)
+        self._emit(statistics_block(pid, end, received, dropped, span=(start, end), comment=comment))
+
+    def reopen(self) -> bool:
+        """Start a new ``FILE`` if the current one was moved away, replaced or truncated (logrotate's
+        ``create`` or ``copytruncate``); True when a new file was started.
+
+        The new file is opened first: if that fails (``OSError`` raised), the old one stays open and
+        frames keep going to it. A file that was truncated in place is not finished with statistics
+        blocks (its content is gone; they would land after a hole): it is simply started again.
+        """
+        if self._fh is None:
+            raise ValueError("writer is closed")
+        self._fh.flush()
+        self._dirty = False
+        current = os.fstat(self._fh.fileno())
+        try:
+            at_path = os.stat(self.path)
+        except FileNotFoundError:
+            at_path = None
+        same = at_path is not None and (at_path.st_dev, at_path.st_ino) == (current.st_dev, current.st_ino)
+        truncated = same and current.st_size < self._size
+        if same and not truncated:
+            return False  # not rotated: keep writing (never truncate a file still in use)
+        fresh = open(self.path, "wb")  # raises: the old file is kept
+        old = self._fh
+        if not truncated:
+            self._write_stats(None)
+        old.close()
+        self._fh = fresh
+        self.files += 1
+        self.reopens += 1
+        self._size = 0
+        self.file_frames = 0
+        self._emit(section_header())
+        for _index, info in self._known:
+            self._emit(interface_block(info))
+        self.flush()
+        return True
 
     def close(self, stats: list[InterfaceStats] | None = None) -> None:
         """Write the statistics blocks and close the file. Idempotent."""
