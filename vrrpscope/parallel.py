@@ -28,6 +28,7 @@ import glob
 import heapq
 import os
 import struct
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from typing import Any
 from dissectors.packet import dissect, is_candidate
 from dissectors.records import Dissected
 from vrrpscope.model import Packet
-from vrrpscope.pipeline import InputCounts, iter_packets, segment_name
+from vrrpscope.pipeline import InputCounts, ProgressSink, iter_packets, segment_name
 from vrrpscope.sources import open_capture
 from vrrpscope.sources.base import CaptureStats, Frame, SourceProblem
 from vrrpscope.sources.context import MAX_RECORD, ReadContext
@@ -283,11 +284,50 @@ def _sort_key(item: Packet | SourceProblem) -> float:
     return item.time if isinstance(item, Packet) else float("-inf")
 
 
-def scan_files(paths: Sequence[str], executor: Executor, jobs: int, *, split: bool = True) -> list[ScanResult]:
+def _watch_scan(progress: ProgressSink, plan: list[ScanTask], futs: list[Future[ScanResult]]) -> None:
+    """Advance ``progress`` as the tasks of one file finish (callbacks run in the executor's thread).
+
+    A whole-file task finishes its file; a part advances it by the part's bytes (the first part
+    also carries the file header), and the last part to finish completes it.
+    """
+    if len(plan) == 1:
+        task = plan[0]
+
+        def whole(fut: Future[ScanResult]) -> None:
+            if not fut.cancelled() and fut.exception() is None:
+                progress.finished(task.index, fut.result().stats)
+
+        futs[0].add_done_callback(whole)
+        return
+    left = [len(plan)]
+    lock = threading.Lock()
+    for i, (task, fut) in enumerate(zip(plan, futs, strict=True)):
+        assert task.start is not None and task.end is not None
+        nbytes = task.end - (0 if i == 0 else task.start)
+
+        def part(fut: Future[ScanResult], index: int = task.index, nbytes: int = nbytes) -> None:
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            frames = fut.result().stats.frames if not fut.cancelled() and fut.exception() is None else 0
+            progress.advance(index, nbytes, frames, done=last)
+
+        fut.add_done_callback(part)
+
+
+def scan_files(
+    paths: Sequence[str],
+    executor: Executor,
+    jobs: int,
+    *,
+    split: bool = True,
+    progress: ProgressSink | None = None,
+) -> list[ScanResult]:
     """Scan every file on ``executor``; return one result per file, in input order.
 
     Classic pcaps are split when ``split`` is true and the inputs are large enough to keep
-    ``jobs`` workers busy; parts that fail verification are rescanned whole.
+    ``jobs`` workers busy; parts that fail verification are rescanned whole. ``progress`` (if
+    given) advances as each task finishes, whatever the order.
     """
     sizes = []
     for p in paths:
@@ -301,6 +341,9 @@ def scan_files(paths: Sequence[str], executor: Executor, jobs: int, *, split: bo
         n = -(-size // target) if split and jobs > 1 else 1
         plans.append(split_pcap(p, i, n) if n > 1 else [ScanTask(i, p)])
     futures: list[list[Future[ScanResult]]] = [[executor.submit(scan, t) for t in plan] for plan in plans]
+    if progress is not None:
+        for plan, futs in zip(plans, futures, strict=True):
+            _watch_scan(progress, plan, futs)
     out: list[ScanResult] = []
     for plan, futs in zip(plans, futures, strict=True):
         results = [f.result() for f in futs]
@@ -311,7 +354,13 @@ def scan_files(paths: Sequence[str], executor: Executor, jobs: int, *, split: bo
         if verified:
             out.append(_merge_parts(plan[0].index, plan[0].path, results))
         else:
-            out.append(executor.submit(scan, ScanTask(plan[0].index, plan[0].path)).result())
+            whole = ScanTask(plan[0].index, plan[0].path)
+            fut = executor.submit(scan, whole)
+            if progress is not None:
+                # The parts' bytes are read again: take them back until the whole scan is done.
+                progress.advance(whole.index, -(plan[-1].end or 0), -sum(r.stats.frames for r in results))
+                _watch_scan(progress, [whole], [fut])
+            out.append(fut.result())
     return out
 
 
@@ -322,6 +371,7 @@ def iter_packets_parallel(
     scheduler: str | None = None,
     counts: InputCounts | None = None,
     split: bool = True,
+    progress: ProgressSink | None = None,
 ) -> Iterator[Packet | SourceProblem]:
     """:func:`vrrpscope.pipeline.iter_packets` (native engine) with the scans run in parallel.
 
@@ -329,6 +379,7 @@ def iter_packets_parallel(
     ``scheduler`` (``tcp://HOST:8786``; needs the ``dask`` extra). Yields the same items in the
     same order and fills ``counts`` the same way. Standard input (``-``), and without a scheduler
     ``jobs=1`` or less than :data:`MIN_PARALLEL_BYTES` of input, are read in this process.
+    ``progress`` (if given) is told as inputs (or parts of them) are read.
     """
     if counts is None:
         counts = InputCounts()
@@ -338,14 +389,14 @@ def iter_packets_parallel(
         scheduler is None and (n <= 1 or single_unsplittable or _total_size(paths) < MIN_PARALLEL_BYTES)
     ):
         # Nothing to share out: one worker would only add the cost of shipping its packets back.
-        yield from iter_packets(paths, counts=counts)
+        yield from iter_packets(paths, counts=counts, progress=progress)
         return
     counts.files.extend(paths)
     if scheduler is not None:
-        results = _scan_on_dask(paths, scheduler, split)
+        results = _scan_on_dask(paths, scheduler, split, progress)
     else:
         with ProcessPoolExecutor(max_workers=n) as pool:
-            results = scan_files(paths, pool, n, split=split)
+            results = scan_files(paths, pool, n, split=split, progress=progress)
     streams = [_file_stream(r, counts) for r in results]
     if len(streams) == 1:
         yield from streams[0]
@@ -368,7 +419,9 @@ def _is_classic_pcap(path: str) -> bool:
     return head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
 
 
-def _scan_on_dask(paths: Sequence[str], scheduler: str, split: bool) -> list[ScanResult]:
+def _scan_on_dask(
+    paths: Sequence[str], scheduler: str, split: bool, progress: ProgressSink | None = None
+) -> list[ScanResult]:
     """Run :func:`scan_files` on the Dask cluster at ``scheduler`` (files must be readable there)."""
     try:
         from distributed import Client
@@ -376,7 +429,7 @@ def _scan_on_dask(paths: Sequence[str], scheduler: str, split: bool) -> list[Sca
         raise RuntimeError("--scheduler needs Dask distributed: pip install 'vrrpscope[dask]'") from exc
     with Client(scheduler) as client:
         workers = sum(client.nthreads().values()) or 1
-        return scan_files(paths, client.get_executor(), workers, split=split)
+        return scan_files(paths, client.get_executor(), workers, split=split, progress=progress)
 
 
 def analyze_parallel(
@@ -388,14 +441,16 @@ def analyze_parallel(
     since: float | None = None,
     until: float | None = None,
     show_secrets: bool = False,
+    progress: ProgressSink | None = None,
 ) -> Any:
     """:func:`vrrpscope.analysis.analyze` (native engine) with the reading done in parallel.
 
     Returns the same :class:`~vrrpscope.analysis.Analysis` as the single-process call.
+    ``progress`` (if given) follows the reading.
     """
     from vrrpscope.analysis import analyze
 
     files = list(paths)
     counts = InputCounts()
-    stream = iter_packets_parallel(files, jobs=jobs, scheduler=scheduler, counts=counts, split=split)
+    stream = iter_packets_parallel(files, jobs=jobs, scheduler=scheduler, counts=counts, split=split, progress=progress)
     return analyze(files, since=since, until=until, show_secrets=show_secrets, packets=stream, counts=counts)

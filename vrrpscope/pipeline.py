@@ -13,12 +13,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from dissectors.packet import dissect, is_candidate
 from dissectors.records import Dissected, LinkInfo
 from vrrpscope.model import Packet
 from vrrpscope.sources import open_capture
 from vrrpscope.sources.base import CaptureStats, Frame, SourceProblem
+from vrrpscope.sources.reader import CaptureReader
 
 ENGINES = ("native", "tshark")
 
@@ -98,9 +100,28 @@ class InputCounts:
             self.end = stats.last_time if self.end is None else max(self.end, stats.last_time)
 
 
-def _native_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
+class ProgressSink(Protocol):
+    """Told when each input starts and ends being read (a progress bar polls it from there);
+    :class:`vrrpscope.output.progress.ReadProgress` is the one the command line uses."""
+
+    def reading(self, index: int, source: CaptureReader | CaptureStats) -> None:
+        """Input ``index`` is being read: ``source`` is its reader (or, when the position in the
+        file cannot be seen, its statistics), updated as reading goes."""
+
+    def finished(self, index: int, stats: CaptureStats) -> None:
+        """Input ``index`` has been read to its end."""
+
+    def advance(self, index: int, nbytes: int, frames: int, *, done: bool = False) -> None:
+        """A part of input ``index`` was scanned in another process (negative: taken back)."""
+
+
+def _native_file(
+    index: int, path: str, counts: InputCounts, progress: ProgressSink | None = None
+) -> Iterator[Packet | SourceProblem]:
     """Read one capture with the native readers and dissectors."""
     with open_capture(path, prefilter=is_candidate) as reader:
+        if progress is not None:
+            progress.reading(index, reader)
         item: Frame | SourceProblem
         for item in reader:
             if isinstance(item, SourceProblem):
@@ -123,6 +144,8 @@ def _native_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet 
                 item.wirelen,
             )
         counts.finish_file(reader.stats)
+        if progress is not None:
+            progress.finished(index, reader.stats)
 
 
 def _capinfos_count(path: str) -> int | None:
@@ -143,11 +166,15 @@ def _capinfos_count(path: str) -> int | None:
         return None
 
 
-def _tshark_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
+def _tshark_file(
+    index: int, path: str, counts: InputCounts, progress: ProgressSink | None = None
+) -> Iterator[Packet | SourceProblem]:
     """Read one capture through tshark (whatever Wireshark reads), typed at the boundary."""
     from vrrpscope.sources.tshark_engine import iter_tshark
 
     stats = CaptureStats(file=path)
+    if progress is not None:
+        progress.reading(index, stats)
     problems: list[SourceProblem] = []
     for item in iter_tshark(path, problems=problems):
         dissected = item.dissected
@@ -173,6 +200,8 @@ def _tshark_file(index: int, path: str, counts: InputCounts) -> Iterator[Packet 
     if total is not None:
         stats.frames = total
     counts.finish_file(stats)
+    if progress is not None:
+        progress.finished(index, stats)
 
 
 def _sort_key(item: Packet | SourceProblem) -> float:
@@ -180,12 +209,18 @@ def _sort_key(item: Packet | SourceProblem) -> float:
 
 
 def iter_packets(
-    paths: Sequence[str], *, engine: str = "native", counts: InputCounts | None = None
+    paths: Sequence[str],
+    *,
+    engine: str = "native",
+    counts: InputCounts | None = None,
+    progress: ProgressSink | None = None,
 ) -> Iterator[Packet | SourceProblem]:
     """Yield decoded packets (and capture problems) from ``paths`` in capture-time order.
 
     ``counts`` (if given) is filled as reading goes; it is complete once the iterator is exhausted.
     ``engine`` is ``native`` (built-in readers and dissectors) or ``tshark`` (via Wireshark).
+    ``progress`` (if given) is told when each input is opened and finished (input ``i`` is
+    ``paths[i]``); it is never called per packet.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -193,7 +228,7 @@ def iter_packets(
         counts = InputCounts()
     counts.files.extend(paths)
     reader = _native_file if engine == "native" else _tshark_file
-    streams = [reader(i, p, counts) for i, p in enumerate(paths)]
+    streams = [reader(i, p, counts, progress) for i, p in enumerate(paths)]
     if len(streams) == 1:
         yield from streams[0]
     else:

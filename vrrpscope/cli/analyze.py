@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -12,9 +13,11 @@ from vrrpscope.cli.common import (
     BAD_INPUT,
     check_inputs,
     expand_files,
+    progress_option,
     report_problem,
     scale_options,
     source_options,
+    start_progress,
     summary_line,
 )
 
@@ -46,25 +49,43 @@ def _run_analysis(
     show_secrets: bool,
     jobs: int | None = 1,
     scheduler: str | None = None,
+    progress: bool | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from vrrpscope.analysis import analyze
 
     files = expand_files(files)
     check_inputs(files, allow_partial=True)
     t0, t1 = parse_time(since), parse_time(until)
-    if engine == "native" and (scheduler is not None or jobs != 1):
-        from vrrpscope.parallel import analyze_parallel
+    parallel = engine == "native" and (scheduler is not None or jobs != 1)
+    if not parallel and scheduler is not None:
+        raise click.UsageError("--scheduler needs --engine native")
+    bar = start_progress(files, progress, engine=engine)
+    with bar if bar is not None else contextlib.nullcontext():
+        if parallel:
+            from vrrpscope.parallel import analyze_parallel
 
-        try:
-            result = analyze_parallel(
-                list(files), jobs=jobs, scheduler=scheduler, since=t0, until=t1, show_secrets=show_secrets
+            try:
+                result = analyze_parallel(
+                    list(files),
+                    jobs=jobs,
+                    scheduler=scheduler,
+                    since=t0,
+                    until=t1,
+                    show_secrets=show_secrets,
+                    progress=bar,
+                )
+            except RuntimeError as exc:  # dask missing or the scheduler unreachable
+                raise click.ClickException(str(exc)) from exc
+        elif bar is None:
+            result = analyze(list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets)
+        else:
+            from vrrpscope.pipeline import InputCounts, iter_packets
+
+            counts = InputCounts()
+            stream = iter_packets(list(files), engine=engine, counts=counts, progress=bar)
+            result = analyze(
+                list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets, packets=stream, counts=counts
             )
-        except RuntimeError as exc:  # dask missing or the scheduler unreachable
-            raise click.ClickException(str(exc)) from exc
-    else:
-        if scheduler is not None:
-            raise click.UsageError("--scheduler needs --engine native")
-        result = analyze(list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets)
     for problem in result.counts.problems:
         report_problem(problem)
     return result, result.to_dict()
@@ -90,6 +111,7 @@ def _time_options(func: Any) -> Any:
 @click.command("analyze")
 @source_options
 @scale_options
+@progress_option
 @click.option(
     "--format",
     "fmt",
@@ -119,6 +141,7 @@ def analyze_command(
     engine: str,
     jobs: int | None,
     scheduler: str | None,
+    progress: bool | None,
     fmt: str,
     out_dir: str | None,
     report_path: str | None,
@@ -146,7 +169,7 @@ def analyze_command(
     if fmt == "csv" and not out_dir:
         raise click.UsageError("--format csv needs --out DIR (one CSV file per table)")
     check_inputs(config_paths)
-    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler)
+    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler, progress)
     if config_paths:
         from vrrpscope.config.compare import ConfigError, compare_with_configs, merge_findings
 
@@ -185,6 +208,7 @@ def analyze_command(
 @click.command("report")
 @source_options
 @scale_options
+@progress_option
 @click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write the HTML report.")
 @_time_options
 def report_command(
@@ -192,6 +216,7 @@ def report_command(
     engine: str,
     jobs: int | None,
     scheduler: str | None,
+    progress: bool | None,
     output: str,
     since: str | None,
     until: str | None,
@@ -203,7 +228,7 @@ def report_command(
     Example:
       vrrpscope report -r incident.pcapng -o reports/incident.html
     """
-    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler)
+    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler, progress)
     _write_report(data, output)
     click.echo(summary_line(result.counts), err=True)
     if not result.counts.readable:

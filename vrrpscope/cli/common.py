@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vrrpscope.output.safe import terminal_safe
 from vrrpscope.pipeline import InputCounts
 from vrrpscope.sources.base import SourceProblem
+
+if TYPE_CHECKING:
+    from vrrpscope.output.progress import ReadProgress
 
 #: Exit code for bad usage or unreadable input (DESIGN.md).
 BAD_INPUT = 3
@@ -58,6 +61,43 @@ def scale_options(func: F) -> F:
     return func
 
 
+def progress_option(func: F) -> F:
+    """``--progress/--no-progress``: the reading progress bar on stderr (default: when stderr is a
+    terminal and reading lasts; never a byte of it when stderr is piped)."""
+    return click.option(
+        "--progress/--no-progress",
+        "progress",
+        default=None,
+        help="Progress bar on stderr while reading: bytes, packets, rate, ETA (default: only when "
+        "stderr is a terminal, once reading has lasted a second; --progress: at once).",
+    )(func)
+
+
+def progress_wanted(choice: bool | None) -> bool:
+    """``--progress``/``--no-progress`` when given, else whether standard error is a terminal."""
+    if choice is not None:
+        return choice
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # closed, or replaced by an object without isatty
+        return False
+
+
+def start_progress(
+    files: tuple[str, ...] | list[str], choice: bool | None, *, engine: str, redirect_stdout: bool = False
+) -> ReadProgress | None:
+    """The reading progress bar for ``files`` (not started), or None when none is wanted.
+
+    rich's progress machinery is imported only when a bar is really drawn, so piped runs do not
+    pay for it.
+    """
+    if not progress_wanted(choice):
+        return None
+    from vrrpscope.output.progress import open_progress
+
+    return open_progress(list(files), engine=engine, forced=bool(choice), redirect_stdout=redirect_stdout)
+
+
 def expand_files(files: tuple[str, ...]) -> tuple[str, ...]:
     """Expand globs and directories given to ``-r`` (sorted, capture files only, not recursive).
 
@@ -99,8 +139,12 @@ def check_inputs(files: tuple[str, ...], *, allow_partial: bool = False) -> None
 
 
 def report_problem(problem: SourceProblem) -> None:
-    """Print one capture problem as a single line on stderr."""
-    click.echo(f"vrrpscope: {terminal_safe(problem.message())}", err=True)
+    """Print one capture problem as a single line on stderr.
+
+    Written to ``sys.stderr`` as it is now, so that while a progress bar is shown the line goes
+    through the bar's console and appears above the bar instead of across it.
+    """
+    click.echo(f"vrrpscope: {terminal_safe(problem.message())}", file=sys.stderr)
 
 
 def summary_line(counts: InputCounts) -> str:

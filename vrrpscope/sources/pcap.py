@@ -175,6 +175,8 @@ def walk_pcap(win: Window, ctx: ReadContext, magic: bytes) -> Iterator[Frame | S
             end = len(buf)
             detached = False
             continue
+        # Once per chunk: the counters become visible (progress) even when no frame is yielded.
+        ctx.sync(number, nbytes, tmin, tmax)
         win.pos = pos
         offset = win.offset
         head = win.peek(RECORD_HEADER_LEN)

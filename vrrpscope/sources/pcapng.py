@@ -253,6 +253,8 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
                 boff = win.base
                 detached = False
                 continue
+            # Once per chunk: the counters become visible (progress) even when no frame is yielded.
+            sync(number - lost, nbytes, tmin, tmax)
             win.pos = pos
             offset = win.offset
             head = win.peek(12)

@@ -59,6 +59,14 @@ class CaptureReader:
         self._prefilter = prefilter
         self._chunk = chunk_size
         self._gen: Iterator[Frame | SourceProblem] | None = None
+        self._src: ByteSource | None = None
+
+    @property
+    def raw_offset(self) -> int:
+        """Bytes read from the file or standard input so far (compressed bytes for gzip; reads are
+        1 MiB chunks, so this runs up to a chunk ahead of the frames handed out). For progress."""
+        src = self._src
+        return src.raw_consumed if src is not None else 0
 
     def __iter__(self) -> Iterator[Frame | SourceProblem]:
         if self._gen is None:
@@ -103,7 +111,7 @@ class CaptureReader:
                     yield ctx.problem(None, 0, "unreadable", f"cannot open: {exc.strerror or exc}", True)
                     return
                 read = fh.read
-            src = ByteSource(read, self._chunk)
+            src = self._src = ByteSource(read, self._chunk)
             self.compression = src.compression
             win = Window(src)
             win.fill(4)

@@ -56,6 +56,11 @@ class ByteSource:
         self.error: StreamError | None = None
         self._sniff()
 
+    @property
+    def raw_consumed(self) -> int:
+        """Bytes read from the underlying file or pipe so far (compressed bytes for gzip)."""
+        return self._raw_consumed
+
     def _raw(self) -> bytes:
         """One raw read; an OSError ends the stream with an ``unreadable`` error."""
         if self._raw_eof:
