@@ -138,12 +138,17 @@ def exit_status_for(findings: Sequence[Finding], fail_on: str | Severity | None)
     ``warning`` for the exit code (info findings never fail a run). Unreadable input (3) is decided
     by the caller, which knows whether anything could be read.
     """
+    return exit_status_for_severities((f.severity for f in findings), fail_on)
+
+
+def exit_status_for_severities(severities: Iterable[Severity], fail_on: str | Severity | None) -> ExitStatus:
+    """:func:`exit_status_for` from the findings' severities alone (e.g. read back from JSON)."""
     if fail_on is None:
         return ExitStatus.OK
     threshold = Severity.parse(fail_on)
     if threshold < Severity.WARNING:
         threshold = Severity.WARNING
-    worst = max((f.severity for f in findings), default=None)
+    worst = max(severities, default=None)
     if worst is None or worst < threshold:
         return ExitStatus.OK
     if worst >= Severity.CRITICAL:

@@ -7,19 +7,44 @@ to 3 here, because 2 means "critical findings" in this contract.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from vrrpscope import __version__
-from vrrpscope.cli.analyze import analyze_command, report_command
 from vrrpscope.cli.common import BAD_INPUT
-from vrrpscope.cli.decode import decode_command
-from vrrpscope.cli.lint import lint_command
-from vrrpscope.cli.watch import watch_command
+
+#: Subcommand name -> (module, attribute). A command's module is imported only when that command
+#: runs (or help lists it): `analyze` never loads the keepalived.conf parser or the live capture
+#: code, which keeps start-up short for the small-file case.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "decode": ("vrrpscope.cli.decode", "decode_command"),
+    "analyze": ("vrrpscope.cli.analyze", "analyze_command"),
+    "report": ("vrrpscope.cli.analyze", "report_command"),
+    "lint": ("vrrpscope.cli.lint", "lint_command"),
+    "watch": ("vrrpscope.cli.watch", "watch_command"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The subcommands, in the order they are documented."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return subcommand ``cmd_name`` (None if there is no such command)."""
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        command = getattr(importlib.import_module(spec[0]), spec[1])
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vrrpscope")
 def cli() -> None:
     """What happened to my virtual IPs? VRRP, gratuitous ARP and unsolicited NA analysis.
@@ -32,13 +57,6 @@ def cli() -> None:
       vrrpscope lint lv1.conf lv2.conf
       sudo vrrpscope watch -i eth0
     """
-
-
-cli.add_command(decode_command)
-cli.add_command(analyze_command)
-cli.add_command(report_command)
-cli.add_command(lint_command)
-cli.add_command(watch_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from vrrpscope.cli.common import (
     start_progress,
     summary_line,
 )
+from vrrpscope.findings import Severity, exit_status_for_severities
 
 
 def parse_time(value: str | None) -> float | None:
@@ -200,9 +201,8 @@ def analyze_command(
     click.echo(summary_line(result.counts), err=True)
     if not result.counts.readable:
         return BAD_INPUT
-    from vrrpscope.config.compare import exit_status_for_dicts
-
-    return int(exit_status_for_dicts(data["findings"], fail_on))
+    severities = (Severity.parse(str(f.get("severity") or "info")) for f in data["findings"])
+    return int(exit_status_for_severities(severities, fail_on))
 
 
 @click.command("report")
