@@ -240,3 +240,29 @@ def test_in_place_prefilter_equals_slicing_on_mixed_traffic(tmp_path: Path, fmt:
     assert got == want
     assert fast.stats == slow.stats
     assert fast.stats.frames == 5000 and len(got) > 5
+
+
+def test_spilled_scans_equal_in_memory_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond SPILL_AT packets a worker writes batches to disk; the merge reads them back in order,
+    identical to the single-process run (whole files, split parts, damaged files), and removes
+    every spill file and the spill directory."""
+    monkeypatch.setattr(parallel, "SPILL_AT", 7)
+    monkeypatch.setattr(parallel, "SPILL_BATCH", 3)
+    monkeypatch.setattr(parallel, "MIN_PART", 256 * 1024)
+    monkeypatch.setattr(parallel.tempfile, "tempdir", str(tmp_path))  # where the spill dir is made
+    sample = REAL[0]
+    spill = tmp_path / "direct"
+    spill.mkdir()
+    kept = parallel.scan(parallel.ScanTask(0, str(sample)))
+    spilled = parallel.scan(parallel.ScanTask(0, str(sample), spill_dir=str(spill)))
+    assert kept.spill is None and len(kept.items) > 20
+    assert spilled.spill is not None and len(spilled.items) == 7
+    assert list(parallel._items(spilled)) == kept.items
+    assert not list(spill.iterdir())  # read once, then deleted
+    bench = _make_bench(tmp_path, 6000)
+    paths = [str(p) for p in REAL[:4]] + [str(p) for p in MALFORMED[:3]] + [str(bench)]
+    want, wc = _single(paths)
+    got, gc = _multi(paths, jobs=2)
+    assert got == want
+    assert gc == wc
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("vrrpscope-spill-")]

@@ -17,8 +17,12 @@ clean (damage, a questionable cut, the once-per-file snaplen note), the file is 
 whole, in one task, so problems and their offsets are reported exactly as the single-process
 reader reports them. pcapng and gzip files are scanned whole, one task per file.
 
-Workers return every decoded packet of their part, so the memory of the reduce grows with the
-number of *interesting* packets (not with the capture size).
+Memory stays bounded when a capture is mostly VRRP/ARP/ND. A local worker keeps at most
+:data:`SPILL_AT` decoded packets in memory; beyond that it writes them, in pickled batches of
+:data:`SPILL_BATCH`, to a spill file in a temporary directory the main process owns, and the reduce
+reads each file's packets back batch by batch while merging (the directory is removed when the
+merge ends, also when it stops early). Dask workers (other machines) send their packets back in
+memory.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ import dataclasses
 import glob
 import heapq
 import os
+import pickle
 import struct
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -55,6 +61,12 @@ _CUT_SEARCH = 4 * 1024 * 1024
 
 #: Consecutive plausible record headers a cut must start (the last one may end the file).
 _CUT_CHAIN = 8
+
+#: Decoded packets a local worker keeps in memory before it spills them to disk.
+SPILL_AT = 4096
+
+#: Packets per pickled batch in a spill file (also what the reduce holds per file at a time).
+SPILL_BATCH = 512
 
 #: Capture file suffixes picked up when a directory is given as input.
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz")
@@ -106,6 +118,8 @@ class ScanTask:
     end: int | None = None
     #: The file header a part is read behind (a part carries no header of its own).
     header: bytes = b""
+    #: A directory for spill files (local workers only; ``None``: keep every packet in memory).
+    spill_dir: str | None = None
 
 
 @dataclass
@@ -113,46 +127,103 @@ class ScanResult:
     """What a worker sends back: the part's packets and problems in file order, and its stats."""
 
     index: int
+    #: The packets and problems kept in memory (the head of the list when ``spill`` is set).
     items: list[Packet | SourceProblem]
     stats: CaptureStats
     #: For a part: the byte offset where its walk ended (must equal the part's end).
     ended_at: int | None = None
     #: For a part: False when it met any problem (the file is then scanned whole).
     clean: bool = True
+    #: The spill file holding the rest of the items after ``items`` (pickled batches), if any.
+    spill: str | None = None
 
 
-def _packets(index: int, path: str, frames: Iterable[Frame | SourceProblem]) -> list[Packet | SourceProblem]:
+class _Collected:
+    """The decoded items of one scan: in memory up to :data:`SPILL_AT`, then in a spill file."""
+
+    def __init__(self, spill_dir: str | None) -> None:
+        self.items: list[Packet | SourceProblem] = []
+        self.spill: str | None = None
+        self.problems = 0
+        self._dir = spill_dir
+        self._fh: Any = None
+        self._batch: list[Packet | SourceProblem] = []
+
+    def add(self, item: Packet | SourceProblem) -> None:
+        """Keep one item (in file order)."""
+        if self._fh is None:
+            self.items.append(item)
+            if self._dir is not None and len(self.items) >= SPILL_AT:
+                fd, self.spill = tempfile.mkstemp(prefix="scan-", suffix=".pickle", dir=self._dir)
+                self._fh = os.fdopen(fd, "wb")
+            return
+        self._batch.append(item)
+        if len(self._batch) >= SPILL_BATCH:
+            pickle.dump(self._batch, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+            self._batch = []
+
+    def close(self) -> None:
+        """Write the last batch and close the spill file."""
+        if self._fh is not None:
+            if self._batch:
+                pickle.dump(self._batch, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+                self._batch = []
+            self._fh.close()
+            self._fh = None
+
+
+def _packets(
+    index: int, path: str, frames: Iterable[Frame | SourceProblem], spill_dir: str | None = None
+) -> _Collected:
     """Dissect the pre-filtered frames of one reader into packets (as the pipeline does)."""
-    out: list[Packet | SourceProblem] = []
-    for item in frames:
-        if isinstance(item, SourceProblem):
-            out.append(item)
-            continue
-        dissected = dissect(item.linktype, item.data)
-        if dissected is None:
-            continue
-        out.append(
-            Packet(
-                index,
-                path,
-                item.number,
-                item.time,
-                segment_name(item.interface, item.interface_name, dissected.link),
-                dissected.link,
-                dissected.ip,
-                dissected.message,
-                item.wirelen,
+    out = _Collected(spill_dir)
+    try:
+        for item in frames:
+            if isinstance(item, SourceProblem):
+                out.problems += 1
+                out.add(item)
+                continue
+            dissected = dissect(item.linktype, item.data)
+            if dissected is None:
+                continue
+            out.add(
+                Packet(
+                    index,
+                    path,
+                    item.number,
+                    item.time,
+                    segment_name(item.interface, item.interface_name, dissected.link),
+                    dissected.link,
+                    dissected.ip,
+                    dissected.message,
+                    item.wirelen,
+                )
             )
-        )
+    finally:
+        out.close()
     return out
+
+
+def _items(result: ScanResult) -> Iterator[Packet | SourceProblem]:
+    """All items of a scan result in file order: the in-memory head, then the spilled batches."""
+    yield from result.items
+    if result.spill is not None:
+        with open(result.spill, "rb") as fh:
+            while True:
+                try:
+                    batch = pickle.load(fh)
+                except EOFError:
+                    break
+                yield from batch
+        os.unlink(result.spill)
 
 
 def scan(task: ScanTask) -> ScanResult:
     """Scan one task (runs in a worker process or on a Dask worker)."""
     if task.start is None or task.end is None:
         with open_capture(task.path, prefilter=is_candidate) as reader:
-            items = _packets(task.index, task.path, reader)
-        return ScanResult(task.index, items, reader.stats)
+            got = _packets(task.index, task.path, reader, task.spill_dir)
+        return ScanResult(task.index, got.items, reader.stats, spill=got.spill)
     return _scan_part(task, task.start, task.end)
 
 
@@ -174,10 +245,10 @@ def _scan_part(task: ScanTask, start: int, end: int) -> ScanResult:
             return data
 
         win = Window(ByteSource(read, CHUNK_SIZE))
-        items = _packets(task.index, task.path, walk_pcap(win, ctx, task.header[:4]))
+        got = _packets(task.index, task.path, walk_pcap(win, ctx, task.header[:4]), task.spill_dir)
         ended_at = start + win.offset - len(task.header)
-    clean = stats.problems == 0 and not any(isinstance(i, SourceProblem) for i in items)
-    return ScanResult(task.index, items, stats, ended_at, clean)
+    clean = stats.problems == 0 and got.problems == 0
+    return ScanResult(task.index, got.items, stats, ended_at, clean, got.spill)
 
 
 def _plausible_run(buf: bytes, p: int, hdr: Callable[[bytes, int], tuple[Any, ...]], limit: int, fracmax: int) -> bool:
@@ -236,16 +307,31 @@ def split_pcap(path: str, index: int, parts: int) -> list[ScanTask]:
     return [ScanTask(index, path, bounds[i], bounds[i + 1], header) for i in range(len(cuts))]
 
 
-def _merge_parts(index: int, path: str, results: list[ScanResult]) -> ScanResult:
-    """Join the verified parts of one file: renumber frames, combine statistics."""
+@dataclass
+class _Joined:
+    """A file read in verified parts: the parts in order, and the combined statistics."""
+
+    index: int
+    parts: list[ScanResult]
+    stats: CaptureStats
+
+
+def _joined_items(joined: _Joined) -> Iterator[Packet | SourceProblem]:
+    """The packets of every part in file order, frames renumbered to count from the file start."""
+    base = 0
+    for res in joined.parts:
+        for item in _items(res):
+            assert isinstance(item, Packet)  # clean parts carry no problems
+            yield dataclasses.replace(item, frame=item.frame + base) if base else item
+        base += res.stats.frames
+
+
+def _merge_parts(index: int, path: str, results: list[ScanResult]) -> _Joined:
+    """Join the verified parts of one file: combine statistics (frames are renumbered lazily)."""
     stats = CaptureStats(file=path)
-    items: list[Packet | SourceProblem] = []
     base = 0
     for res in results:
         st = res.stats
-        for item in res.items:
-            assert isinstance(item, Packet)  # clean parts carry no problems
-            items.append(dataclasses.replace(item, frame=item.frame + base))
         base += st.frames
         stats.bytes += st.bytes
         stats.linktypes |= st.linktypes
@@ -255,12 +341,13 @@ def _merge_parts(index: int, path: str, results: list[ScanResult]) -> ScanResult
         if st.last_time is not None:
             stats.last_time = st.last_time if stats.last_time is None else max(stats.last_time, st.last_time)
     stats.frames = base
-    return ScanResult(index, items, stats)
+    return _Joined(index, results, stats)
 
 
-def _file_stream(result: ScanResult, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
+def _file_stream(result: ScanResult | _Joined, counts: InputCounts) -> Iterator[Packet | SourceProblem]:
     """Yield one file's items and count them as :func:`vrrpscope.pipeline.iter_packets` does."""
-    for item in result.items:
+    items = _joined_items(result) if isinstance(result, _Joined) else _items(result)
+    for item in items:
         if isinstance(item, SourceProblem):
             counts.add_problem(item)
         else:
@@ -322,12 +409,14 @@ def scan_files(
     *,
     split: bool = True,
     progress: ProgressSink | None = None,
-) -> list[ScanResult]:
+    spill_dir: str | None = None,
+) -> list[ScanResult | _Joined]:
     """Scan every file on ``executor``; return one result per file, in input order.
 
     Classic pcaps are split when ``split`` is true and the inputs are large enough to keep
     ``jobs`` workers busy; parts that fail verification are rescanned whole. ``progress`` (if
-    given) advances as each task finishes, whatever the order.
+    given) advances as each task finishes, whatever the order. ``spill_dir``: where workers on
+    this machine spill packets beyond :data:`SPILL_AT` (see the module notes).
     """
     sizes = []
     for p in paths:
@@ -339,12 +428,13 @@ def scan_files(
     plans: list[list[ScanTask]] = []
     for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
         n = -(-size // target) if split and jobs > 1 else 1
-        plans.append(split_pcap(p, i, n) if n > 1 else [ScanTask(i, p)])
+        plan = split_pcap(p, i, n) if n > 1 else [ScanTask(i, p)]
+        plans.append([dataclasses.replace(t, spill_dir=spill_dir) for t in plan])
     futures: list[list[Future[ScanResult]]] = [[executor.submit(scan, t) for t in plan] for plan in plans]
     if progress is not None:
         for plan, futs in zip(plans, futures, strict=True):
             _watch_scan(progress, plan, futs)
-    out: list[ScanResult] = []
+    out: list[ScanResult | _Joined] = []
     for plan, futs in zip(plans, futures, strict=True):
         results = [f.result() for f in futs]
         if len(plan) == 1:
@@ -354,7 +444,10 @@ def scan_files(
         if verified:
             out.append(_merge_parts(plan[0].index, plan[0].path, results))
         else:
-            whole = ScanTask(plan[0].index, plan[0].path)
+            for r in results:
+                if r.spill is not None:
+                    os.unlink(r.spill)
+            whole = ScanTask(plan[0].index, plan[0].path, spill_dir=spill_dir)
             fut = executor.submit(scan, whole)
             if progress is not None:
                 # The parts' bytes are read again: take them back until the whole scan is done.
@@ -392,16 +485,18 @@ def iter_packets_parallel(
         yield from iter_packets(paths, counts=counts, progress=progress)
         return
     counts.files.extend(paths)
-    if scheduler is not None:
-        results = _scan_on_dask(paths, scheduler, split, progress)
-    else:
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            results = scan_files(paths, pool, n, split=split, progress=progress)
-    streams = [_file_stream(r, counts) for r in results]
-    if len(streams) == 1:
-        yield from streams[0]
-    else:
-        yield from heapq.merge(*streams, key=_sort_key)
+    with tempfile.TemporaryDirectory(prefix="vrrpscope-spill-") as spill_dir:
+        results: list[ScanResult | _Joined]
+        if scheduler is not None:
+            results = _scan_on_dask(paths, scheduler, split, progress)
+        else:
+            with ProcessPoolExecutor(max_workers=n) as pool:
+                results = scan_files(paths, pool, n, split=split, progress=progress, spill_dir=spill_dir)
+        streams = [_file_stream(r, counts) for r in results]
+        if len(streams) == 1:
+            yield from streams[0]
+        else:
+            yield from heapq.merge(*streams, key=_sort_key)
 
 
 def _is_classic_pcap(path: str) -> bool:
@@ -421,7 +516,7 @@ def _is_classic_pcap(path: str) -> bool:
 
 def _scan_on_dask(
     paths: Sequence[str], scheduler: str, split: bool, progress: ProgressSink | None = None
-) -> list[ScanResult]:
+) -> list[ScanResult | _Joined]:
     """Run :func:`scan_files` on the Dask cluster at ``scheduler`` (files must be readable there)."""
     try:
         from distributed import Client
