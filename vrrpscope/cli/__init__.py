@@ -13,7 +13,7 @@ import sys
 import click
 
 from vrrpscope import __version__
-from vrrpscope.cli.common import BAD_INPUT
+from vrrpscope.cli.common import BAD_INPUT, tune_gc
 
 #: Subcommand name -> (module, attribute). A command's module is imported only when that command
 #: runs (or help lists it): `analyze` never loads the keepalived.conf parser or the live capture
@@ -61,6 +61,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and map click's exits onto the design's codes."""
+    tune_gc()
     try:
         rv = cli.main(args=argv, prog_name="vrrpscope", standalone_mode=False)
     except click.exceptions.Abort:

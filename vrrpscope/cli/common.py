@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -170,3 +171,16 @@ def nothing_readable(counts: InputCounts) -> bool:
 def stdout_isatty() -> bool:
     """Whether standard output is a terminal (tables and colour) or a pipe (plain, stable)."""
     return sys.stdout.isatty()
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector cheap for a packet-processing run.
+
+    Every decoded packet allocates a handful of container objects, so with the default threshold
+    (700) the collector runs every few packets and walks the young generation each time; measured
+    on `watch` under an ARP storm it was ~12 % of the CPU. The objects alive after start-up
+    (modules, classes, templates) are moved out of the collector's sight (``gc.freeze``), and the
+    young-generation threshold is raised to 50,000 allocations. Cycles are still collected.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
