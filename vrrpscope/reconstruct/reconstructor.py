@@ -166,6 +166,10 @@ def _auth(msg: VrrpV2Advert | VrrpV3Advert, packet: Packet) -> tuple[str, str | 
     return kind, fp, text
 
 
+#: Before any capture time (the default of per-file "last seen" lookups).
+_NEVER = float("-inf")
+
+
 def _bump(counter: dict[Any, int], key: Any) -> bool:
     """Increment ``counter[key]``; True when the key is new."""
     n = counter.get(key)
@@ -258,43 +262,47 @@ class Reconstructor:
 
     def feed(self, item: Packet | SourceProblem) -> list[Event]:
         """Process one packet (or capture problem); return the events it caused."""
-        if isinstance(item, SourceProblem):
+        if item.__class__ is SourceProblem:
             return [ProblemSeen(item)]
-        p = item
+        p: Packet = item  # type: ignore[assignment]
         ev: list[Event] = []
         t = p.time
         fi = p.file_index
-        if self.first_time is None or t < self.first_time:
+        first = self.first_time
+        if first is None or t < first:
             self.first_time = t
-        if self.last_time is None or t > self.last_time:
+        last = self.last_time
+        if last is None or t > last:
             self.last_time = t
         if fi not in self.files:
             self.files[fi] = p.file
             if len(self.files) > 1:
                 self._dedup_on = True
-        if t > self._file_last.get(fi, float("-inf")):
-            self._file_last[fi] = t
-        if t >= self._next_sweep.get(fi, float("-inf")):
+        file_last = self._file_last
+        if t > file_last.get(fi, _NEVER):
+            file_last[fi] = t
+        if t >= self._next_sweep.get(fi, _NEVER):
             self._next_sweep[fi] = t + self.config.sweep_step_s
             for g in list(self.groups.values()):
                 if fi in g.vantage:
                     self._check_group(g, t, ev)
         msg = p.message
-        if isinstance(msg, Malformed):
-            ev.append(MalformedSeen(p, msg))
+        kind = msg.__class__
+        if kind is Malformed:
+            ev.append(MalformedSeen(p, msg))  # type: ignore[arg-type]
             return ev
-        if isinstance(msg, CarpAdvert):
+        if kind is CarpAdvert:
             return ev
         if self._dedup_on and self._dedup.seen(p) is not None:
             self._note_vantage(p)
             return ev
-        if isinstance(msg, (VrrpV2Advert, VrrpV3Advert)):
+        if kind is ArpPacket:
+            self._arp(p, msg, ev)  # type: ignore[arg-type]
+        elif kind is VrrpV2Advert or kind is VrrpV3Advert:
             if p.ip is not None:
-                self._advert(p, msg, ev)
-        elif isinstance(msg, ArpPacket):
-            self._arp(p, msg, ev)
-        elif isinstance(msg, NdMessage):
-            self._nd(p, msg, ev)
+                self._advert(p, msg, ev)  # type: ignore[arg-type]
+        elif kind is NdMessage:
+            self._nd(p, msg, ev)  # type: ignore[arg-type]
         return ev
 
     def tick(self, now: float) -> list[Event]:
@@ -748,23 +756,25 @@ class Reconstructor:
     # ------------------------------------------------------------------ ARP / ND
 
     def _arp(self, p: Packet, msg: ArpPacket, ev: list[Event]) -> None:
-        _bump(self.l2_seen, (p.segment, "ipv4"))
-        if msg.sender_ip in ("0.0.0.0", "") or not msg.sender_mac:
+        seen = self.l2_seen
+        key = (p.segment, "ipv4")
+        seen[key] = seen.get(key, 0) + 1
+        sender_ip = msg.sender_ip
+        if sender_ip == "0.0.0.0" or not sender_ip or not msg.sender_mac:
             return  # ARP probe (RFC 5227): binds nothing
-        if msg.op == 2 and msg.gratuitous and self._answers_claim(p, msg):
+        gratuitous = sender_ip == msg.target_ip
+        op = msg.op
+        if op == 2 and gratuitous and self._answers_claim(p, msg):
             # A reply unicast to the device that just announced this address (e.g. a failed master
             # whose kernel still holds the VIP answering the new master's GARP request): only that
             # device hears it; the segment's caches keep the announcer's MAC.
             return
-        if msg.gratuitous:
-            via = "garp"
-        elif msg.op == 2:
-            via = "reply"
-        elif msg.op == 1:
-            via = "request"
-        else:
-            return
-        self._claim_ip(p, "ipv4", msg.sender_ip, msg.sender_mac, via, "garp" if via == "garp" else None, ev)
+        if gratuitous:
+            self._claim_ip(p, "ipv4", sender_ip, msg.sender_mac, "garp", "garp", ev)
+        elif op == 2:
+            self._claim_ip(p, "ipv4", sender_ip, msg.sender_mac, "reply", None, ev)
+        elif op == 1:
+            self._claim_ip(p, "ipv4", sender_ip, msg.sender_mac, "request", None, ev)
 
     def _answers_claim(self, p: Packet, msg: ArpPacket) -> bool:
         """Whether an ARP reply for ``msg.sender_ip`` is unicast back to the MAC that owns it now."""
@@ -803,12 +813,21 @@ class Reconstructor:
         self, p: Packet, family: str, ip: str, mac: str, via: str, garp_kind: str | None, ev: list[Event]
     ) -> None:
         seg = p.segment
-        if self.owners.owner(seg, ip) is None and len(self.owners.current) >= self.config.max_owned_ips:
+        owners = self.owners
+        current = owners.current
+        cur = current.get((seg, ip))
+        if cur is None and len(current) >= self.config.max_owned_ips:
             self.dropped_entities["ips"] += 1
             return
         t = p.time
+        if cur is not None and cur.mac == mac and garp_kind is None:
+            # The current owner again (requests and replies of an ARP storm): the claim count only.
+            cur.claims += 1
+            cur.last_claim = t
+            return
         ref = p.ref
-        groups = tuple(sorted(self._vip_index.get((seg, ip), ())))
+        vip_groups = self._vip_index.get((seg, ip))
+        groups = tuple(sorted(vip_groups)) if vip_groups else ()
         if garp_kind is not None:
             recent = self._recent_garps.get(seg)
             if recent is None:
@@ -817,7 +836,8 @@ class Reconstructor:
             horizon = t - self.config.garp_lead_s
             while recent and recent[0][0] < horizon:
                 recent.popleft()
-            routers = tuple(sorted(self._mac_index.get((seg, mac), ())))
+            mac_routers = self._mac_index.get((seg, mac))
+            routers = tuple(sorted(mac_routers)) if mac_routers else ()
             for gk in groups:
                 g = self.groups[gk]
                 sender = None
@@ -835,7 +855,7 @@ class Reconstructor:
                 else:
                     g.garps_dropped += 1
             ev.append(GarpSeen(seg, family, ip, mac, t, ref, garp_kind, groups, routers))
-        changed = self.owners.claim(seg, family, ip, mac, t, via, ref)
+        changed = owners.claim(seg, family, ip, mac, t, via, ref)
         if changed is not None:
             old, new = changed
             ev.append(OwnerChanged(seg, family, ip, old.mac if old else None, mac, t, ref, via, groups, new))
