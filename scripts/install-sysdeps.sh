@@ -13,6 +13,7 @@ command -v ip >/dev/null 2>&1 || want+=(iproute2)
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 command -v gzip >/dev/null 2>&1 || want+=(gzip)
 [ -x /usr/lib/frr/vrrpd ] || want+=(frr)
+command -v tcpreplay >/dev/null 2>&1 || want+=(tcpreplay)  # bench/live_storm.py (the live capture-rate benchmark)
 if [ ${#want[@]} -eq 0 ]; then
   exit 0
 fi
