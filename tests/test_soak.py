@@ -191,3 +191,38 @@ def test_simulated_frames_are_valid_for_tshark(tmp_path: Path) -> None:
         if ":ip:" in proto:
             assert r["ip.checksum.status"] == "1", r
     assert set(kinds) == {"vrrpv2/ipv4", "vrrpv3/ipv4", "vrrpv3/ipv6", "icmpv6/135", "icmpv6/136", "arp/1", "arp/2"}
+
+
+def test_finding_store_prune_keeps_open_and_recent_findings() -> None:
+    """watch's retention: findings that ended before the cut are forgotten and counted, open ones stay."""
+    from vrrpscope.findings import Finding, FindingStore, Severity
+
+    def finding(kind: str, start: float, end: float | None) -> Finding:
+        return Finding(
+            kind=kind,
+            severity=Severity.WARNING,
+            segment="if0",
+            family="ipv4",
+            vrid=1,
+            start=start,
+            end=end,
+            routers=("192.0.2.1",),
+            frames=(),
+            message=kind,
+        )
+
+    store = FindingStore()
+    store.extend([finding("a", 0.0, 10.0), finding("b", 5.0, None), finding("c", 50.0, 60.0)])
+    assert store.prune(20.0) == 1
+    assert [f.kind for f in store.all()] == ["b", "c"] and store.pruned == 1
+    assert store.prune(20.0) == 0 and len(store) == 2
+
+
+def test_watch_uses_the_live_limits() -> None:
+    """A watch session's reconstructor keeps bounded history (the caps that make memory flat)."""
+    from vrrpscope.live.session import FINDING_RETENTION_S, LIVE_LIMITS, WatchSession
+
+    session = WatchSession(object(), [])  # type: ignore[arg-type]  # never polled here
+    assert session.engine.recon.config == LIVE_LIMITS
+    assert LIVE_LIMITS.history_cap <= 500 and LIVE_LIMITS.group_garps_cap <= 200
+    assert LIVE_LIMITS.owner_history_cap <= 50 and FINDING_RETENTION_S <= 24 * 3600

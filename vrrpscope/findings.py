@@ -105,6 +105,16 @@ class FindingStore:
 
     def __init__(self) -> None:
         self._by_id: dict[tuple[Any, ...], Finding] = {}
+        #: Findings dropped by :meth:`prune` (a long ``watch`` keeps a retention window).
+        self.pruned = 0
+
+    def prune(self, before: float) -> int:
+        """Forget the findings that ended before ``before`` (open ones are kept); return how many."""
+        old = [k for k, f in self._by_id.items() if f.end is not None and f.end < before]
+        for k in old:
+            del self._by_id[k]
+        self.pruned += len(old)
+        return len(old)
 
     def add(self, finding: Finding) -> bool:
         """Store ``finding``; return True when it is new or changed."""

@@ -15,7 +15,9 @@ and keepalived 2.2.7 sends its unsolicited NAs for them like for global VIPs (sa
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+from collections import deque
 from dataclasses import dataclass
 
 from vrrpscope.detectors.base import Detector, clock, group_text
@@ -27,6 +29,13 @@ from vrrpscope.reconstruct.events import (
     Takeover,
 )
 from vrrpscope.reconstruct.state import TakeoverRecord
+
+#: Most takeovers kept per (segment, family) while waiting for any ARP/ND to be seen there.
+NO_L2_CAP = 256
+
+
+def _at(rec: TakeoverRecord) -> float:
+    return rec.at
 
 
 def _link_local(ip: str) -> bool:
@@ -58,7 +67,12 @@ class MissingGarp(Detector):
     def __init__(self, config: MissingGarpConfig | None = None) -> None:
         super().__init__()
         self.config = config or MissingGarpConfig()
+        #: Takeovers whose wait has not elapsed, in takeover-time order (a few seconds' worth).
         self._pending: list[TakeoverRecord] = []
+        #: Takeovers due while no ARP/ND was seen yet on their (segment, family): judged if some
+        #: shows up later, dropped at the end otherwise. At most :data:`NO_L2_CAP` per key (a
+        #: ``vrrp``-only capture or a long ``watch`` must not keep every takeover).
+        self._no_l2: dict[tuple[str, str], deque[TakeoverRecord]] = {}
 
     def on_event(self, event: Event) -> list[Finding]:
         out: list[Finding] = []
@@ -66,7 +80,7 @@ class MissingGarp(Detector):
         if isinstance(t, float | int):
             out.extend(self._due(float(t), final=False))
         if isinstance(event, Takeover):
-            self._pending.append(event.record)
+            bisect.insort(self._pending, event.record, key=_at)
         return out
 
     def on_tick(self, now: float) -> list[Finding]:
@@ -85,21 +99,32 @@ class MissingGarp(Detector):
 
     def _due(self, now: float, *, final: bool) -> list[Finding]:
         out: list[Finding] = []
-        keep: list[TakeoverRecord] = []
-        for rec in self._pending:
-            if now < rec.at + self.config.wait_s:
-                keep.append(rec)
-                continue
-            seen_l2 = self.recon.l2_seen.get((rec.group.segment, rec.group.family), 0)
-            if not seen_l2 and not final:
-                keep.append(rec)  # maybe ARP/ND shows up later in the capture
-                continue
-            if not seen_l2:
+        l2_seen = self.recon.l2_seen
+        wait = self.config.wait_s
+        if self._no_l2:
+            for key in [k for k in self._no_l2 if l2_seen.get(k, 0)]:
+                for rec in self._no_l2.pop(key):
+                    f = self._judge(rec)
+                    if f is not None:
+                        out.append(f)
+        pending = self._pending
+        while pending and (final or now >= pending[0].at + wait):
+            rec = pending.pop(0)
+            if final and now < rec.at + wait:
+                continue  # the capture ended before its wait did
+            key = (rec.group.segment, rec.group.family)
+            if not l2_seen.get(key, 0):
+                if not final:
+                    waiting = self._no_l2.setdefault(key, deque())
+                    waiting.append(rec)  # maybe ARP/ND shows up later in the capture
+                    if len(waiting) > NO_L2_CAP:
+                        waiting.popleft()
                 continue
             f = self._judge(rec)
             if f is not None:
                 out.append(f)
-        self._pending = keep
+        if final:
+            self._no_l2.clear()
         return out
 
     def _judge(self, rec: TakeoverRecord) -> Finding | None:

@@ -32,6 +32,10 @@ class PreemptionFlapConfig:
     min_changes: int = 4
 
 
+#: Takeovers of a flapping episode kept for its message (the rest are counted: a group flapping for
+#: days must not keep every takeover).
+_SHOWN = 10
+
 class PreemptionFlap(Detector):
     """Flags groups whose master changes too often."""
 
@@ -63,13 +67,16 @@ class PreemptionFlap(Detector):
         if ep is not None and not ep.closed:
             if rec.at - ep.end <= self.config.window_s:
                 ep.add(rec.at, rec.frame, rec.new)
-                ep.data["takeovers"].append(rec)
+                ep.data["changes"] += 1
+                if len(ep.data["takeovers"]) < _SHOWN:  # the message shows the first ones only
+                    ep.data["takeovers"].append(rec)
                 return []
             ep.closed = True
             out.append(self._emit(key, ep))
         if len(recent) >= self.config.min_changes:
             ep = Episode(recent[0].at, recent[0].at)
-            ep.data["takeovers"] = list(recent)
+            ep.data["takeovers"] = list(recent)[:_SHOWN]
+            ep.data["changes"] = len(recent)
             for r in recent:
                 ep.add(r.at, r.frame, r.old)
                 ep.add(r.at, None, r.new)
@@ -87,9 +94,10 @@ class PreemptionFlap(Detector):
 
     def _emit(self, key: GroupKey, ep: Episode) -> Finding:
         tos: list[TakeoverRecord] = ep.data["takeovers"]
-        steps = ", ".join(f"{clock(r.at)} {r.old}->{r.new} ({r.cause})" for r in tos[:10])
-        if len(tos) > 10:
-            steps += f", … (+{len(tos) - 10})"
+        changes: int = ep.data["changes"]
+        steps = ", ".join(f"{clock(r.at)} {r.old}->{r.new} ({r.cause})" for r in tos[:_SHOWN])
+        if changes > _SHOWN:
+            steps += f", … (+{changes - _SHOWN})"
         g = self.group(key)
         prio = ""
         if g is not None:
@@ -101,7 +109,7 @@ class PreemptionFlap(Detector):
                     + " (a tracked script/interface weight?)."
                 )
         msg = (
-            f"Mastership of {group_text(key)} changed {len(tos)} times in {ep.end - ep.start:.1f} "
+            f"Mastership of {group_text(key)} changed {changes} times in {ep.end - ep.start:.1f} "
             f"s: {steps}.{prio}"
             " Usually a tracked check flapping or adverts intermittently lost."
         )
@@ -113,5 +121,5 @@ class PreemptionFlap(Detector):
             frames=ep.frames,
             frame_count=ep.frame_count,
             message=msg,
-            details={"changes": len(tos)},
+            details={"changes": changes},
         )

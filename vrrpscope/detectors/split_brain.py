@@ -24,7 +24,10 @@ them, the other does not hear it), else "adverts are probably not reaching each 
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vrrpscope.detectors.base import Detector, Episode, clock, group_text, seconds
 from vrrpscope.detectors.compare import differences
@@ -80,6 +83,20 @@ class _Hidden:
     #: Once reported, ``episode.start`` (part of the finding's identity) stays put.
     emitted: bool = False
 
+
+
+def _note_garps_after(data: dict[str, Any], times: Iterable[float]) -> None:
+    """Count GARP/NA bursts sent after a split brain's stopped side went quiet; keep the earliest
+    :data:`_HISTORY` times (sorted) for the message. A side that keeps refreshing for days must
+    not grow the finding."""
+    kept: list[float] = data.setdefault("garps_after", [])
+    for t in times:
+        data["garps_after_count"] = data.get("garps_after_count", 0) + 1
+        if len(kept) < _HISTORY:
+            bisect.insort(kept, t)
+        elif t < kept[-1]:
+            bisect.insort(kept, t)
+            kept.pop()
 
 class SplitBrain(Detector):
     """Detects advertised and hidden split brains and explains their likely cause."""
@@ -244,7 +261,7 @@ class SplitBrain(Detector):
             )
         times = ep.data.get("garps_after", [])
         if times:
-            bursts = ", ".join(clock(t) for t in sorted(times)[:6])
+            bursts = ", ".join(clock(t) for t in times[:6])
             msg += (
                 f" After it stopped advertising, {ep.data['stopper']} kept sending gratuitous ARP/NA for "
                 f"{', '.join(ep.data.get('garp_vips', []))} (bursts at {bursts}): "
@@ -260,7 +277,12 @@ class SplitBrain(Detector):
             frames=ep.frames + cited,
             frame_count=ep.frame_count + len(cited),
             message=msg,
-            details={"duration": dur, "causes": causes, "hidden": False, "garps_after": len(times)},
+            details={
+                "duration": dur,
+                "causes": causes,
+                "hidden": False,
+                "garps_after": ep.data.get("garps_after_count", 0),
+            },
         )
 
     # ----------------------------------------------------------------- hidden master (GARP evidence)
@@ -392,7 +414,7 @@ class SplitBrain(Detector):
             if closed is not None and event.time - closed.end <= self.config.merge_window_s:
                 # The silent side of an advertised split brain keeps GARPing: extend that finding.
                 closed.add(event.time, event.frame)
-                closed.data.setdefault("garps_after", []).append(event.time)
+                _note_garps_after(closed.data, (event.time,))
                 return self._advertised_with_garps(key, closed, sender, event)
         h = self._hidden_for(key, g, sender, event.mac, event.time)
         h.mac = event.mac
@@ -416,7 +438,7 @@ class SplitBrain(Detector):
                 late = [b for b in gs.bursts if b > event.end + self.config.garp_grace_s]
                 if late:
                     ep.data["stopper"] = st.master
-                    ep.data.setdefault("garps_after", []).extend(late)
+                    _note_garps_after(ep.data, late)
                     ep.data.setdefault("garp_vips", []).append(ip)
                     ep.add(max(gs.last, *late), None)
 

@@ -51,6 +51,7 @@ from vrrpscope.live.source import CapturedFrame, CaptureGap, FrameSource, Interf
 from vrrpscope.live.writer import PcapngWriter
 from vrrpscope.model import Packet
 from vrrpscope.pipeline import InputCounts, segment_name
+from vrrpscope.reconstruct import ReconstructorConfig
 from vrrpscope.reconstruct.events import AdvertSeen, Event
 from vrrpscope.reconstruct.state import GroupKey
 
@@ -67,6 +68,20 @@ def segment_interface(segment: str) -> str:
     return segment.split("/", 1)[0]
 
 
+#: Reconstructor limits for ``watch``, which may run for weeks: the most recent history is kept
+#: per group (master stints, takeovers, priority changes, resigns: 500; gratuitous ARP/NA records:
+#: 200) and per IP (owner changes: 50); older entries are dropped and counted
+#: (``history_dropped``, ``garps_dropped`` in the JSON). ``analyze`` keeps the larger defaults.
+LIVE_LIMITS = ReconstructorConfig(history_cap=500, group_garps_cap=200, owner_history_cap=50)
+
+#: Findings that ended longer ago than this (capture time) are forgotten by ``watch`` (counted in
+#: ``input.findings_pruned``); open findings are always kept.
+FINDING_RETENTION_S = 6 * 3600.0
+
+#: How often (capture time) ``watch`` prunes old findings.
+PRUNE_EVERY_S = 60.0
+
+
 @dataclass
 class WatchAnalysis(Analysis):
     """The analysis of a watch run: :class:`~vrrpscope.analysis.Analysis` plus the capture gaps,
@@ -76,10 +91,15 @@ class WatchAnalysis(Analysis):
 
     capture_gaps: list[CaptureGap] = field(default_factory=list)
     gaps_tracked: bool = False
+    #: Findings that ended more than :data:`FINDING_RETENTION_S` before the run's end (forgotten).
+    findings_pruned: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The analyze JSON contract, ``input.capture_gaps`` and ``input.capture_gap_seconds`` added."""
+        """The analyze JSON contract, ``input.capture_gaps`` and ``input.capture_gap_seconds`` added
+        (and ``input.findings_pruned`` when a long run forgot old findings)."""
         data = super().to_dict()
+        if self.findings_pruned:
+            data["input"]["findings_pruned"] = self.findings_pruned
         if not self.gaps_tracked:
             return data
         gaps = [g.to_json() for g in self.capture_gaps]
@@ -132,8 +152,12 @@ class WatchSession:
         self.stats_every = stats_every
         self.tap = EventTap()
         self.engine = AnalysisEngine(
-            show_secrets=show_secrets, files=[label], detectors=[*default_detectors(), self.tap]
+            show_secrets=show_secrets,
+            files=[label],
+            detectors=[*default_detectors(), self.tap],
+            config=LIVE_LIMITS,
         )
+        self._next_prune = float("-inf")
         self.changes = MasterChangeBuilder(self.engine.recon)
         self.tracker = FindingTracker(update_every=update_every)
         self.counts = InputCounts(files=[label])
@@ -367,6 +391,9 @@ class WatchSession:
     def _tick(self, now: float) -> None:
         found = self.engine.tick(now)
         self._publish(now, found)
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self.engine.store.prune(now - FINDING_RETENTION_S)
         for state, f in self.tracker.due(now):
             self._announce(now, state, f)
         if self.writer is not None:
@@ -488,4 +515,5 @@ class WatchSession:
             end=now if self.counts.readable else None,
             capture_gaps=gaps,
             gaps_tracked=hasattr(self.source, "gap_updates"),
+            findings_pruned=engine.store.pruned,
         )
