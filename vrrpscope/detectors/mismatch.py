@@ -67,6 +67,9 @@ class GroupMismatchDetector(Detector):
                 ep.closed = True
                 del self._open[event.group]
                 self._shown.pop(event.group, None)
+                # The routers agree again: the final version, ending at the last advert that
+                # still disagreed (ep.data keeps the disagreeing values).
+                return [self._finding(g, ep)]
             return []
         if ep is None or ep.closed:
             ep = Episode(event.time, event.time)
