@@ -33,7 +33,7 @@ from click.testing import CliRunner
 from support import require, require_tool
 
 from vrrpscope.cli.watch import watch_command
-from vrrpscope.live.capture import LINK_CHECK_S
+from vrrpscope.live.capture import LINK_CHECK_S, RING_FLUSH_S
 from vrrpscope.live.events import CaptureGapEvent, JsonLinesSink, LineSink
 from vrrpscope.live.metrics import Metrics
 from vrrpscope.live.session import WatchSession
@@ -804,7 +804,9 @@ def test_sighup_reopens_pcapng_and_event_files(tmp_path: Path) -> None:
     # nothing lost or duplicated at the switch: the sequence runs on from one file to the next
     assert ids_old + ids_new == sorted(i for _n, i, _t, ok in log if ok)
     assert max(t for t, _i, _n in rows_old) <= hup + 0.5  # switched within a couple of loop turns
-    assert min(t for t, _i, _n in rows_new) >= hup
+    # a frame the kernel stamped just before the HUP may still sit in an unretired ring block when
+    # the files switch: it then opens the new file (at most one block flush before the HUP)
+    assert min(t for t, _i, _n in rows_new) >= hup - RING_FLUSH_S
     # the second SIGHUP did not truncate: the new file still holds what came before it
     assert min(t for t, _i, _n in rows_new) < t0 + 3.0 - 0.5
 
