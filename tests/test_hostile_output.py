@@ -28,14 +28,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "hostile" / "hostile.pcapng"
 SCRIPT = ROOT / "samples" / "hostile" / "hostile.pcapng.py"
-HOSTILE_NAME = "x<script>\x1b[31m.pcap"
+HOSTILE_NAME = "x<script>\x1b[31m\u202egnp.pcap"  # U+202E: "pcap.png" shown reversed
 IF_NAME = "eth0\x1b[2J\x1b]0;pwned\x07\u009b31m<script>alert(1)</script>\"'&amp;\x01\x08\x7f"
 PASSWORDS = ("\x1b[2J<&'\"", "\x1b]0;t\x07\x9b>", "S3cr3tPw")
 #: Substrings of the passwords that occur in no other string of the capture, in every encoding an
 #: output might use (raw, \\xNN-escaped, JSON, HTML): finding any of them means a password leaked.
 SECRET_NEEDLES = ("S3cr3tPw", "[2J<&", "[2J&lt;&amp;", "]0;t")
-#: What a terminal acts on: C0 controls except newline (and tab), DEL, C1 controls.
-TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: What a terminal acts on: C0 controls except newline (and tab), DEL, C1 controls; and the
+#: bidirectional and zero-width format characters that reorder or hide what is read.
+TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 @dataclass
@@ -113,7 +114,7 @@ def test_no_terminal_control_character_in_any_terminal_or_text_output(outputs: t
         assert not bad, f"{name}: raw control characters {sorted(set(bad))!r}"
     # the terminal outputs show the escapes visibly instead
     assert "eth0\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m" in out.text["decode_table.stdout"]
-    assert "x<script>\\x1b[31m.pcap" in out.text["analyze_table.stdout"]
+    assert "x<script>\\x1b[31m\\u202egnp.pcap" in out.text["analyze_table.stdout"]
 
 
 def test_json_outputs_are_valid(outputs: tuple[bool, Outputs]) -> None:
@@ -134,7 +135,7 @@ def test_html_escapes_everything(outputs: tuple[bool, Outputs], page: str) -> No
     assert len(re.findall(r"<script", doc, flags=re.IGNORECASE)) == 1
     assert "<script>alert" not in doc and "x<script>" not in doc
     assert html.escape("<script>alert(1)</script>", quote=True) in doc
-    assert html.escape(HOSTILE_NAME.replace("\x1b", "\\x1b"), quote=True) in doc
+    assert html.escape(HOSTILE_NAME.replace("\x1b", "\\x1b").replace("\u202e", "\\u202e"), quote=True) in doc
     # no attribute broken out of: every data quote is an entity
     assert "\"'&amp;amp;" not in doc and "&#34;&#39;&amp;amp;" in doc
 
