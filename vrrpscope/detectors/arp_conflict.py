@@ -6,7 +6,9 @@ For a **VIP** (an address some group advertises; critical):
    currently advertising as master of the group (nor the group's virtual MAC) while the group has a
    master — a hidden second master, a dead master whose kernel still answers for the VIP, or
    another device using the address;
-2. during a split brain, the VIP's owner flipping between the masters' MACs;
+2. during a split brain, the VIP's owner flipping between the masters' MACs (both sides named; the
+   episode starts at the first move inside the split brain, even when that move came from a router
+   advertising only once, keepalived's one-advert MASTER of ``samples/real/vrid_collision_transient``);
 3. **stale ownership**: ``grace_s`` after a split brain ends, or after a router that sent a few
    adverts stops, the VIP is still owned by a MAC that is not the current master's — the hosts'
    caches point at the wrong router (keepalived issues #166, #14, #1528; PROTOCOL.md "observed" 7).
@@ -35,7 +37,7 @@ from vrrpscope.reconstruct.events import (
     SplitBrainEnded,
     TransientAdverts,
 )
-from vrrpscope.reconstruct.state import GroupKey, GroupState
+from vrrpscope.reconstruct.state import GroupKey, GroupState, OwnerInterval
 
 
 @dataclass(frozen=True)
@@ -271,8 +273,34 @@ class ArpConflict(Detector):
         ep.data.setdefault("first_claim", (e.mac, e.via, e.time, e.frame))
         if fight:
             ep.data["split"] = True
+            # Both sides of a flip are parties: the MAC the VIP was taken from too. If its own claim
+            # came during this split brain and opened no episode (its router was a claimant then),
+            # it is the first move of the fight: the episode starts there and cites it.
+            if e.old_mac is not None:
+                for _gk, rip in self.recon.routers_for_mac(e.segment, e.old_mac):
+                    if _gk == gk:
+                        ep.add(e.time, None, rip)
+                prev = self._previous_owner(e)
+                sb = g.current_split
+                if (
+                    prev is not None
+                    and sb is not None
+                    and prev.mac == e.old_mac
+                    and prev.start >= sb.start
+                    and prev.start < ep.start
+                ):
+                    ep.start = prev.start
+                    ep.add(prev.start, prev.frame)
+                    ep.data["changes"] += 1
         ep.data.setdefault("master_text", self._master_text(g, masters))
         return self._emit(key, ep)
+
+    def _previous_owner(self, e: OwnerChanged) -> OwnerInterval | None:
+        """The owner interval ``e`` ended (the one before ``e.interval``), if still kept."""
+        hist = self.recon.owners.history.get((e.segment, e.ip))
+        if not hist or len(hist) < 2 or hist[-1] is not e.interval:
+            return None
+        return hist[-2]
 
     def _non_vip(self, e: OwnerChanged) -> list[Finding]:
         key = (e.segment, e.ip)
