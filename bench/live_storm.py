@@ -393,6 +393,8 @@ class Result:
             "host": platform.node(),
             "kernel": platform.release(),
             "cpus": os.cpu_count(),
+            # watch's capture method as asked for (VRRPSCOPE_CAPTURE, inherited by watch): auto = the ring
+            "capture": os.environ.get("VRRPSCOPE_CAPTURE", "auto"),
             "target_pps": self.target_pps,
             "seconds": self.seconds,
             "sender": self.sender,
