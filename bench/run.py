@@ -16,7 +16,7 @@ What is compared (each tool asked the same question: which frames are VRRP/ARP/N
   scapy     RawPcapReader / RawPcapNgReader walk (records only, no dissection)
   dpkt      dpkt.pcap.Reader / dpkt.pcapng.Reader walk (records only; when dpkt is installed)
   vrrpscope decode --format json > /dev/null, and analyze --format json --jobs 1 > /dev/null
-  analyze -j N  the same command with N worker processes (a classic pcap is split into N parts)
+  analyze -j N  the same command with N worker processes (the capture is split into N parts)
 Slow tools read a prefix file of --slow-packets packets; packets/s is computed on what they read.
 Then start-up on a tiny real capture: vrrpscope analyze --format json against tshark -Y vrrp.
 
@@ -121,8 +121,8 @@ def run(args: argparse.Namespace) -> list[dict[str, object]]:
         tools.append(("vrrpscope analyze", analyze_cmd, big, args.packets, size_mb))
         workers = sorted(set(range(2, (os.cpu_count() or 1) + 1) if args.scale else []) | set(args.jobs))
         for n in workers:
-            # The command line with N workers (a classic pcap is split at verified record
-            # boundaries; a single pcapng cannot be split and is read in-process).
+            # The command line with N workers (a classic pcap or a pcapng is split at verified
+            # record or block boundaries).
             cmd = [vrrpscope, "analyze", "-r", str(big), "--format", "json", "--jobs", str(n)]
             tools.append((f"vrrpscope analyze -j {n}", cmd, big, args.packets, size_mb))
         n_small = min(args.slow_packets, args.packets)

@@ -17,7 +17,7 @@ import pytest
 from dissectors.packet import candidate_at, is_candidate
 from vrrpscope import parallel
 from vrrpscope.analysis import analyze
-from vrrpscope.parallel import analyze_parallel, expand_inputs, iter_packets_parallel, split_pcap
+from vrrpscope.parallel import analyze_parallel, expand_inputs, iter_packets_parallel, split_pcap, split_pcapng
 from vrrpscope.pipeline import InputCounts, iter_packets
 from vrrpscope.sources import open_capture
 from vrrpscope.sources.base import Frame
@@ -183,6 +183,103 @@ def test_split_with_damage_falls_back(tmp_path: Path, monkeypatch: pytest.Monkey
     assert {p.reason for p in wc.problems} == {"record_too_large", "truncated_record"}
     assert got == want
     assert gc == wc
+
+
+def _mixed_frames(tmp_path: Path, packets: int) -> list[Frame]:
+    """The benchmark's mixed traffic (every frame, not only candidates)."""
+    src = _make_bench(tmp_path, packets)
+    with open_capture(str(src), prefilter=None) as reader:
+        return [f for f in reader if isinstance(f, Frame)]
+
+
+def _pcapng_of(frames: list[Frame], e: str = "<", *, extra: dict[int, bytes] | None = None, iface: int = 0) -> bytes:
+    """A pcapng of ``frames`` on one Ethernet interface, with ``extra`` blocks inserted before frame i."""
+    from test_sources_pcapng import epb, idb, shb
+
+    out = [shb(e), idb(1, 0, name="eth0", tsresol=9, e=e)]
+    for i, f in enumerate(frames):
+        if extra and i in extra:
+            out.append(extra[i])
+        out.append(epb(iface, round(f.time * 1e9), f.data, f.wirelen, e))
+    return b"".join(out)
+
+
+def _body(frames: list[Frame]) -> bytes:
+    """The packet blocks of :func:`_pcapng_of` without its head."""
+    from test_sources_pcapng import idb, shb
+
+    return _pcapng_of(frames)[len(shb()) + len(idb(1, 0, name="eth0", tsresol=9)) :]
+
+
+@pytest.mark.parametrize("e", ["<", ">"], ids=["le", "be"])
+def test_split_pcapng_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, e: str) -> None:
+    """A pcapng cut into parts gives the single-process packets, frame numbers and stats, in either
+    byte order; capture loss in a statistics block at the end (as dumpcap writes it) is kept."""
+    from test_sources_pcapng import isb
+
+    frames = _mixed_frames(tmp_path, 6000)
+    path = tmp_path / "mixed.pcapng"
+    path.write_bytes(_pcapng_of(frames, e) + isb(0, 0, 17, e))
+    monkeypatch.setattr(parallel, "MIN_PART", 256 * 1024)
+    tasks = split_pcapng(str(path), 0, 6)
+    assert len(tasks) >= 4
+    assert tasks[-1].end == path.stat().st_size and tasks[0].start == len(tasks[0].header)
+    assert all(a.end == b.start for a, b in itertools.pairwise(tasks))
+    assert {t.interfaces for t in tasks} == {1}
+    parts = [parallel.scan(t) for t in tasks]
+    assert all(r.clean and r.ended_at == t.end for r, t in zip(parts, tasks, strict=True))
+    assert sum(r.stats.frames for r in parts) == 6000
+    assert [r.stats.dropped for r in parts] == [0] * (len(parts) - 1) + [17]
+    want, wc = _single([str(path)])
+    got, gc = _multi([str(path)], jobs=3)
+    assert got == want
+    assert gc == wc
+    assert wc.packets == 6000 and wc.vrrp + wc.arp > 10 and wc.capture_loss == 17
+    assert analyze_parallel([str(path)], jobs=3).to_dict() == analyze([str(path)]).to_dict()
+
+
+def test_split_pcapng_falls_back_when_a_part_changes_the_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mid-file blocks that change what later parts would need (a new section, a new interface,
+    capture loss before the end) or damage: the file is rescanned whole, with the same result."""
+    from test_sources_pcapng import block, idb, isb, shb
+
+    frames = _mixed_frames(tmp_path, 6000)
+    monkeypatch.setattr(parallel, "MIN_PART", 256 * 1024)
+    cases = {
+        # a second section whose interface 0 has another name and timestamp resolution
+        "section": _pcapng_of(frames[:3000]) + shb() + idb(1, 0, name="eth1", tsresol=9) + _body(frames[3000:]),
+        # a second interface defined mid-file
+        "interface": _pcapng_of(frames, extra={3000: idb(1, 0, name="eth9", tsresol=9)}),
+        # capture loss reported mid-file (the latest value per interface must win)
+        "isb": _pcapng_of(frames, extra={2500: isb(0, 0, 5)}) + isb(0, 0, 9),
+        # a damaged block length in the middle
+        "damage": _pcapng_of(frames, extra={3500: block(6, b"\0" * 20)[:4] + struct.pack("<I", 9) + b"\0" * 24}),
+    }
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.pcapng"
+        path.write_bytes(data)
+        tasks = split_pcapng(str(path), 0, 6)
+        assert len(tasks) >= 4, name
+        parts = [parallel.scan(t) for t in tasks]
+        assert not all(r.clean for r in parts) or any(r.stats.dropped for r in parts[:-1]), name
+        want, wc = _single([str(path)])
+        got, gc = _multi([str(path)], jobs=3)
+        assert got == want, name
+        assert gc == wc, name
+        assert analyze_parallel([str(path)], jobs=3).to_dict() == analyze([str(path)]).to_dict(), name
+    assert _single([str(tmp_path / "isb.pcapng")])[1].capture_loss == 9
+
+
+def test_split_pcapng_declines_odd_heads(tmp_path: Path) -> None:
+    """No split (one whole-file task) when the head holds a statistics block or no interface."""
+    from test_sources_pcapng import idb, isb, shb
+
+    frames = _mixed_frames(tmp_path, 200)
+    body = _body(frames)
+    for name, head in {"isb": shb() + idb(1, 0, name="eth0", tsresol=9) + isb(0, 0, 3), "noif": shb()}.items():
+        path = tmp_path / f"{name}.pcapng"
+        path.write_bytes(head + body)
+        assert [(t.start, t.end) for t in split_pcapng(str(path), 0, 4)] == [(None, None)], name
 
 
 def test_jobs_one_and_stdin_stay_in_process() -> None:

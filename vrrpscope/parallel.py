@@ -15,7 +15,10 @@ before the cut must end exactly on it, without any capture problem (walking the 
 from the previous verified boundary proves the cut lies on it). If any part of a file is not
 clean (damage, a questionable cut, the once-per-file snaplen note), the file is scanned again
 whole, in one task, so problems and their offsets are reported exactly as the single-process
-reader reports them. pcapng and gzip files are scanned whole, one task per file.
+reader reports them. A large uncompressed pcapng is split the same way (:func:`split_pcapng`): each
+part is read behind the file's head (its section header and interface blocks) and must, besides
+ending on the next cut without a problem, meet no other section and no new interface, and only the
+last part may carry capture-loss counters. gzip files are scanned whole, one task per file.
 
 Memory stays bounded when a capture is mostly VRRP/ARP/ND. A local worker keeps at most
 :data:`SPILL_AT` decoded packets in memory; beyond that it writes them, in pickled batches of
@@ -46,11 +49,12 @@ from vrrpscope.model import Packet
 from vrrpscope.pipeline import InputCounts, ProgressSink, iter_packets, segment_name
 from vrrpscope.sources import open_capture
 from vrrpscope.sources.base import CaptureStats, Frame, SourceProblem
-from vrrpscope.sources.context import MAX_RECORD, ReadContext
+from vrrpscope.sources.context import MAX_BLOCK, MAX_RECORD, ReadContext
 from vrrpscope.sources.pcap import FILE_HEADER_LEN, PCAP_MAGICS, RECORD_HEADER_LEN, walk_pcap
+from vrrpscope.sources.pcapng import BT_EPB, BT_IDB, BT_ISB, BT_OPB, BT_SHB, BT_SPB, SHB_MAGIC, walk_pcapng
 from vrrpscope.sources.stream import CHUNK_SIZE, ByteSource, Window
 
-#: Smallest part a classic pcap is cut into (smaller files are scanned whole).
+#: Smallest part a classic pcap or pcapng is cut into (smaller files are scanned whole).
 MIN_PART = 32 * 1024 * 1024
 
 #: Below this much input in total, a local run stays in one process (starting workers costs more).
@@ -61,6 +65,9 @@ _CUT_SEARCH = 4 * 1024 * 1024
 
 #: Consecutive plausible record headers a cut must start (the last one may end the file).
 _CUT_CHAIN = 8
+
+#: Largest pcapng head (section header and interface blocks before the first packet) for a split.
+_PCAPNG_MAX_HEAD = 1024 * 1024
 
 #: Decoded packets a local worker keeps in memory before it spills them to disk.
 SPILL_AT = 4096
@@ -109,15 +116,19 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
 
 @dataclass
 class ScanTask:
-    """One unit of work: a whole capture, or the records in ``[start, end)`` of a classic pcap."""
+    """One unit of work: a whole capture, or the records in ``[start, end)`` of a classic pcap or
+    the blocks in ``[start, end)`` of a pcapng."""
 
     index: int
     path: str
     #: Byte range of a part (``None``: the whole file, any format).
     start: int | None = None
     end: int | None = None
-    #: The file header a part is read behind (a part carries no header of its own).
+    #: What a part is read behind (a part carries no header of its own): the pcap file header, or
+    #: the pcapng section header and interface blocks.
     header: bytes = b""
+    #: pcapng parts: the interfaces the head defines (a part that meets another one is not clean).
+    interfaces: int = 0
     #: A directory for spill files (local workers only; ``None``: keep every packet in memory).
     spill_dir: str | None = None
 
@@ -228,9 +239,14 @@ def scan(task: ScanTask) -> ScanResult:
 
 
 def _scan_part(task: ScanTask, start: int, end: int) -> ScanResult:
-    """Walk the records of ``[start, end)`` behind the file header; frames numbered from 1."""
+    """Walk the records (blocks) of ``[start, end)`` behind the file header; frames numbered from 1.
+
+    A pcapng part is clean only if, besides meeting no problem, it stays in the head's section
+    and meets no interface block: the next part was read with the head's interfaces.
+    """
     stats = CaptureStats(file=task.path)
     ctx = ReadContext(task.path, stats, is_candidate)
+    pcapng = task.header[:4] == SHB_MAGIC
     with open(task.path, "rb", buffering=0) as fh:
         fh.seek(start)
         left = end - start
@@ -245,9 +261,12 @@ def _scan_part(task: ScanTask, start: int, end: int) -> ScanResult:
             return data
 
         win = Window(ByteSource(read, CHUNK_SIZE))
-        got = _packets(task.index, task.path, walk_pcap(win, ctx, task.header[:4]), task.spill_dir)
+        frames = walk_pcapng(win, ctx) if pcapng else walk_pcap(win, ctx, task.header[:4])
+        got = _packets(task.index, task.path, frames, task.spill_dir)
         ended_at = start + win.offset - len(task.header)
     clean = stats.problems == 0 and got.problems == 0
+    if pcapng:
+        clean = clean and ctx.sections == 1 and len(stats.interfaces) == task.interfaces
     return ScanResult(task.index, got.items, stats, ended_at, clean, got.spill)
 
 
@@ -307,6 +326,124 @@ def split_pcap(path: str, index: int, parts: int) -> list[ScanTask]:
     return [ScanTask(index, path, bounds[i], bounds[i + 1], header) for i in range(len(cuts))]
 
 
+def _pcapng_head(buf: bytes) -> tuple[int, str, int] | None:
+    """The head of a pcapng starting in ``buf``: (length, byte order, interfaces), or ``None``.
+
+    The head is every block before the first packet block: one section header, interface blocks,
+    and blocks the reader skips (name resolution, decryption secrets, custom). ``None`` (do not
+    split) for anything else before the first packet (a statistics block, a second section, a
+    damaged length) or a head larger than :data:`_PCAPNG_MAX_HEAD`.
+    """
+    if len(buf) < 28 or buf[:4] != SHB_MAGIC:
+        return None
+    bom = buf[8:12]
+    if bom == b"\x4d\x3c\x2b\x1a":
+        endian = "<"
+    elif bom == b"\x1a\x2b\x3c\x4d":
+        endian = ">"
+    else:
+        return None
+    two = struct.Struct(endian + "II").unpack_from
+    u32 = struct.Struct(endian + "I").unpack_from
+    p = 0
+    interfaces = 0
+    while p + 12 <= len(buf):
+        btype, blen = two(buf, p)
+        if blen < 12 or blen & 3 or p + blen > len(buf) or u32(buf, p + blen - 4)[0] != blen:
+            return None
+        if btype in (BT_EPB, BT_SPB, BT_OPB):
+            return (p, endian, interfaces) if p > 0 and interfaces else None
+        if btype == BT_SHB:
+            if p:
+                return None
+        elif btype == BT_IDB:
+            interfaces += 1
+        elif btype == BT_ISB or p == 0:
+            return None
+        p += blen
+    return None
+
+
+def _plausible_blocks(buf: bytes, p: int, endian: str, interfaces: int) -> bool:
+    """True when ``_CUT_CHAIN`` sane enhanced packet blocks follow each other from ``buf[p]``.
+
+    A cut is placed on an EPB only: a simple packet block takes the time of the frame before it.
+    """
+    epb = struct.Struct(endian + "IIIIIII").unpack_from
+    u32 = struct.Struct(endian + "I").unpack_from
+    for _ in range(_CUT_CHAIN):
+        if p + 32 > len(buf):
+            return False
+        btype, blen, ifid, _hi, _lo, cap, wire = epb(buf, p)
+        if (
+            btype != BT_EPB
+            or blen & 3
+            or blen < 32
+            or blen > MAX_BLOCK
+            or p + blen > len(buf)
+            or ifid >= interfaces
+            or cap > blen - 32
+            or cap > wire
+            or u32(buf, p + blen - 4)[0] != blen
+        ):
+            return False
+        p += blen
+    return True
+
+
+def split_pcapng(path: str, index: int, parts: int) -> list[ScanTask]:
+    """Cut an uncompressed pcapng into about ``parts`` tasks at plausible packet-block starts.
+
+    Each part is read behind the file's head (:func:`_pcapng_head`). As for classic pcap, cuts are
+    only candidates, verified against the walk of the part before them (:func:`scan_files`).
+    Returns one whole-file task when the file is not a plain pcapng, is too small, or no cut can be
+    placed.
+    """
+    whole = [ScanTask(index, path)]
+    if parts < 2:
+        return whole
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = _pcapng_head(fh.read(_PCAPNG_MAX_HEAD))
+            if head is None:
+                return whole
+            head_len, endian, interfaces = head
+            fh.seek(0)
+            header = fh.read(head_len)
+            epb_type = struct.pack(endian + "I", BT_EPB)
+            step = size // parts
+            cuts = [head_len]
+            for k in range(1, parts):
+                nominal = k * step
+                if nominal <= cuts[-1] + MIN_PART // 2:
+                    continue
+                fh.seek(nominal)
+                buf = fh.read(_CUT_SEARCH + _CUT_CHAIN * (32 + MAX_RECORD + 64))
+                p = buf.find(epb_type, 0, _CUT_SEARCH)
+                while p >= 0:
+                    if _plausible_blocks(buf, p, endian, interfaces):
+                        cuts.append(nominal + p)
+                        break
+                    p = buf.find(epb_type, p + 1, _CUT_SEARCH)
+    except OSError:
+        return whole
+    if len(cuts) < 2:
+        return whole
+    bounds = [*cuts, size]
+    return [ScanTask(index, path, bounds[i], bounds[i + 1], header, interfaces) for i in range(len(cuts))]
+
+
+def split_capture(path: str, index: int, parts: int) -> list[ScanTask]:
+    """:func:`split_pcap` or :func:`split_pcapng`, by the file's magic (one task for anything else)."""
+    kind = _splittable_kind(path)
+    if kind == "pcap":
+        return split_pcap(path, index, parts)
+    if kind == "pcapng":
+        return split_pcapng(path, index, parts)
+    return [ScanTask(index, path)]
+
+
 @dataclass
 class _Joined:
     """A file read in verified parts: the parts in order, and the combined statistics."""
@@ -334,6 +471,7 @@ def _merge_parts(index: int, path: str, results: list[ScanResult]) -> _Joined:
         st = res.stats
         base += st.frames
         stats.bytes += st.bytes
+        stats.dropped += st.dropped  # only the last part may have any (verified)
         stats.linktypes |= st.linktypes
         stats.interfaces.update(st.interfaces)
         if st.first_time is not None:
@@ -413,7 +551,7 @@ def scan_files(
 ) -> list[ScanResult | _Joined]:
     """Scan every file on ``executor``; return one result per file, in input order.
 
-    Classic pcaps are split when ``split`` is true and the inputs are large enough to keep
+    Classic pcaps and pcapngs are split when ``split`` is true and the inputs are large enough to keep
     ``jobs`` workers busy; parts that fail verification are rescanned whole. ``progress`` (if
     given) advances as each task finishes, whatever the order. ``spill_dir``: where workers on
     this machine spill packets beyond :data:`SPILL_AT` (see the module notes).
@@ -428,7 +566,7 @@ def scan_files(
     plans: list[list[ScanTask]] = []
     for i, (p, size) in enumerate(zip(paths, sizes, strict=True)):
         n = -(-size // target) if split and jobs > 1 else 1
-        plan = split_pcap(p, i, n) if n > 1 else [ScanTask(i, p)]
+        plan = split_capture(p, i, n) if n > 1 else [ScanTask(i, p)]
         plans.append([dataclasses.replace(t, spill_dir=spill_dir) for t in plan])
     futures: list[list[Future[ScanResult]]] = [[executor.submit(scan, t) for t in plan] for plan in plans]
     if progress is not None:
@@ -440,7 +578,11 @@ def scan_files(
         if len(plan) == 1:
             out.append(results[0])
             continue
-        verified = all(r.clean and r.ended_at == t.end for r, t in zip(results, plan, strict=True))
+        # Every part clean and ending on the next cut; capture-loss counters (pcapng statistics
+        # blocks: the latest value per interface) only in the last part, so the sum is the file's.
+        verified = all(r.clean and r.ended_at == t.end for r, t in zip(results, plan, strict=True)) and not any(
+            r.stats.dropped for r in results[:-1]
+        )
         if verified:
             out.append(_merge_parts(plan[0].index, plan[0].path, results))
         else:
@@ -477,7 +619,7 @@ def iter_packets_parallel(
     if counts is None:
         counts = InputCounts()
     n = jobs if jobs is not None else default_jobs()
-    single_unsplittable = len(paths) == 1 and not (split and _is_classic_pcap(paths[0]))
+    single_unsplittable = len(paths) == 1 and not (split and _splittable_kind(paths[0]))
     if "-" in paths or (
         scheduler is None and (n <= 1 or single_unsplittable or _total_size(paths) < MIN_PARALLEL_BYTES)
     ):
@@ -499,19 +641,22 @@ def iter_packets_parallel(
             yield from heapq.merge(*streams, key=_sort_key)
 
 
-def _is_classic_pcap(path: str) -> bool:
-    """Whether ``path`` starts with a classic (uncompressed) pcap magic, the only kind that is split.
+def _splittable_kind(path: str) -> str | None:
+    """``"pcap"`` or ``"pcapng"`` when ``path`` is an uncompressed capture of a kind that can be
+    split, else ``None`` (gzip, anything else, not a regular file).
 
     Only regular files are opened: peeking into a FIFO would consume (and wait for) its data.
     """
     if not os.path.isfile(path):
-        return False
+        return None
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
     except OSError:
-        return False
-    return head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+        return None
+    if head in PCAP_MAGICS:
+        return "pcap"
+    return "pcapng" if head == SHB_MAGIC else None
 
 
 def _scan_on_dask(

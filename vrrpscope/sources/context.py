@@ -31,12 +31,14 @@ INF = float("inf")
 class ReadContext:
     """Per-capture state handed to a format walker."""
 
-    __slots__ = ("file", "prefilter", "stats")
+    __slots__ = ("file", "prefilter", "sections", "stats")
 
     def __init__(self, file: str, stats: CaptureStats, prefilter: Prefilter | None) -> None:
         self.file = file
         self.stats = stats
         self.prefilter = prefilter
+        #: pcapng section header blocks walked so far (a split part checks it met only its own).
+        self.sections = 0
 
     def problem(self, frame: int | None, offset: int, reason: str, detail: str, fatal: bool = False) -> SourceProblem:
         """Make a :class:`SourceProblem` for this file and count it in the stats."""

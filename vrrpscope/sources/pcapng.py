@@ -386,6 +386,7 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
                 opb = struct.Struct(endian + "HHIIII").unpack_from
                 ifaces = []
                 section += 1
+                ctx.sections = section
                 buf = win.buf
                 pos = win.pos
                 end = len(buf)
