@@ -53,8 +53,9 @@ if str(ROOT) not in sys.path:
 import dissectors.packet  # noqa: E402
 from bench.soak_traffic import IFACE, Expected, SoakConfig, Traffic, write_pcap  # noqa: E402
 from vrrpscope.analysis import Analysis  # noqa: E402
+from vrrpscope.findings import Finding  # noqa: E402
 from vrrpscope.live.events import FindingEvent, JsonLinesSink, MasterChange, Sink  # noqa: E402
-from vrrpscope.live.session import WatchSession  # noqa: E402
+from vrrpscope.live.session import FINDING_RETENTION_S, WatchSession  # noqa: E402
 from vrrpscope.live.source import CapturedFrame, InterfaceInfo, InterfaceStats  # noqa: E402
 
 RESULTS = HERE / "results" / "soak.jsonl"
@@ -333,6 +334,9 @@ class Verifier(Sink):
         self.mismatch_count = 0
         self.causes: Counter[str] = Counter()
         self.finding_events: Counter[str] = Counter()
+        #: Every finding announced during the run, by identity (watch forgets findings that ended
+        #: long ago, so the final analysis alone does not hold them all).
+        self.announced: dict[tuple[object, ...], str] = {}
         self.unexplained: list[str] = []
         self.unexplained_count = 0
 
@@ -368,6 +372,7 @@ class Verifier(Sink):
         """Count opened/closed/updated finding events; check each new one against the schedule."""
         self.finding_events[event.state] += 1
         f = event.finding
+        self.announced[f.identity] = finding_label(f)
         if event.state == "open" and not self.traffic.explain(f.kind, f.segment, f.family, f.vrid, f.subject, f.start):
             self.unexplained_count += 1
             if len(self.unexplained) < 20:
@@ -431,7 +436,11 @@ class SoakResult:
     episodes: dict[str, int]
     host_events: dict[str, int]
     expected_findings: dict[str, int]
+    #: Every finding announced during the run, by kind.
     findings: dict[str, int]
+    #: The findings the final analysis still holds (those that ended long ago are pruned).
+    findings_final: dict[str, int]
+    findings_pruned: int
     finding_events: dict[str, int]
     timeline_entries: int
     unexplained: list[str]
@@ -473,15 +482,16 @@ class SoakResult:
         return out
 
 
+def finding_label(f: Finding) -> str:
+    """A finding's kind, with ``arp_conflict``/``arp_flipflop`` of no group marked as duplicate IPs."""
+    if f.kind in ("arp_conflict", "arp_flipflop") and f.vrid is None:
+        return f"{f.kind}(duplicate ip)"
+    return f.kind
+
+
 def finding_counts(analysis: Analysis) -> dict[str, int]:
     """Final findings by kind (``arp_conflict`` split into VIP conflicts and duplicate IPs)."""
-    out: Counter[str] = Counter()
-    for f in analysis.findings:
-        if f.kind in ("arp_conflict", "arp_flipflop") and f.vrid is None:
-            out[f"{f.kind}(duplicate ip)"] += 1
-        else:
-            out[f.kind] += 1
-    return dict(sorted(out.items()))
+    return dict(sorted(Counter(finding_label(f) for f in analysis.findings).items()))
 
 
 def run_soak(
@@ -549,7 +559,9 @@ def run_soak(
         episodes=dict(sorted(traffic.episodes.items())),
         host_events=dict(sorted(traffic.host_events.items())),
         expected_findings=dict(sorted(traffic.expected_findings.items())),
-        findings=finding_counts(analysis),
+        findings=dict(sorted(Counter(verifier.announced.values()).items())),
+        findings_final=finding_counts(analysis),
+        findings_pruned=analysis.findings_pruned,
         finding_events=dict(verifier.finding_events),
         timeline_entries=timeline,
         unexplained=verifier.unexplained,
@@ -608,6 +620,8 @@ def report(res: SoakResult) -> str:
         f"episodes: {res.episodes}; host events: {res.host_events}",
         f"findings expected: {res.expected_findings}",
         f"findings reported: {res.findings}",
+        f"findings held at the end: {sum(res.findings_final.values())} ({res.findings_pruned} that ended over "
+        f"{FINDING_RETENTION_S / 3600:g} h before were pruned)",
         f"findings not explained by a scheduled episode: {res.unexplained_count}",
         f"finding events: {res.finding_events}",
         f"timeline entries in the final analysis: {res.timeline_entries} (scheduled stints {res.expected_stints}); "
@@ -650,6 +664,8 @@ def result_json(res: SoakResult) -> dict[str, Any]:
         "episodes": res.episodes,
         "expected_findings": res.expected_findings,
         "findings": res.findings,
+        "findings_final": res.findings_final,
+        "findings_pruned": res.findings_pruned,
         "unexplained_findings": res.unexplained_count,
         "tracemalloc_top": res.tracemalloc_top,
     }
