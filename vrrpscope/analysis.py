@@ -449,6 +449,20 @@ class Analysis:
                 }
                 for rs in g.resigns
             ],
+            "transients": [
+                {
+                    "router": tr.router,
+                    "first": tr.first,
+                    "last": tr.last,
+                    "adverts": tr.adverts,
+                    "priority": tr.priority,
+                    "masters": list(tr.masters),
+                    "garps": tr.garps,
+                    "resigned": tr.resigned,
+                    "frame": self._fr(tr.first_frame),
+                }
+                for tr in g.transients
+            ],
             "garps": [
                 {
                     "router": gr.router,

@@ -706,14 +706,49 @@ class _Report:
                     f"At {c(end)} {iv.get('master')} stopped advertising and no router took over; {tail}.",
                 )
             )
+        out.extend(self._transient_sentences(gd))
         for vip in vips:
             for s in vip.sentences:
                 out.append((self.t1, 4, s))
         at_end = sorted({str(iv.get("master")) for iv in timeline if iv.get("end_reason") == "capture_end"}, key=ip_key)
         if at_end:
-            verb = "was" if len(at_end) == 1 else "were all"
+            verb = "was" if len(at_end) == 1 else "were both" if len(at_end) == 2 else "were all"
             out.append((self.t1, 5, f"At the end of the capture {' and '.join(at_end)} {verb} master."))
         return [text for _, _, text in sorted(out, key=lambda x: (x[0], x[1], x[2]))]
+
+    def _transient_sentences(self, gd: _Group) -> list[tuple[float, int, str]]:
+        """Brief claims (a router advertising as master for a moment while another was master),
+        except those of a router a split_brain finding names (a hidden master: the finding tells)."""
+        hidden = {str(r) for f in gd.findings if f.get("kind") == "split_brain" for r in _list(f.get("routers"))}
+        shown = [t for t in _list(gd.g.get("transients")) if str(t.get("router")) not in hidden]
+        out: list[tuple[float, int, str]] = []
+        c = self.clock
+        for i, t in enumerate(shown):
+            first = float(t["first"])
+            if i == SUMMARY_MAX_TAKEOVERS:
+                rest = len(shown) - i
+                out.append((first, 3, f"… and {rest} more brief claim{'s' if rest != 1 else ''} of mastership."))
+                break
+            n = int(_num(t.get("adverts"), 1))
+            names = [str(m) for m in _list(t.get("masters"))]
+            masters = (" and ".join(names) + (" were" if len(names) > 1 else " was")) if names else "another router was"
+            times = "once" if n == 1 else f"{n} times"
+            garps = int(_num(t.get("garps")))
+            sent = (
+                f", sent {garps} {_announce_word(gd.g.get('family'))} for its VIPs"
+                if garps
+                else ""
+            )
+            end = "resigned (priority 0)" if t.get("resigned") else "stopped"
+            out.append(
+                (
+                    first,
+                    3,
+                    f"At {c(first)} {t.get('router')} (priority {t.get('priority')}) advertised as master {times} "
+                    f"while {masters} master{sent} and {end}: a brief claim, not a takeover.",
+                )
+            )
+        return out
 
     def _takeover_sentence(self, gd: _Group, t: Mapping[str, Any]) -> str:
         c = self.clock

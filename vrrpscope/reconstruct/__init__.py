@@ -43,6 +43,7 @@ from vrrpscope.reconstruct.state import (
     RouterState,
     SplitBrainEpisode,
     TakeoverRecord,
+    TransientRecord,
     outranks,
     virtual_mac,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "Takeover",
     "TakeoverRecord",
     "TransientAdverts",
+    "TransientRecord",
     "outranks",
     "virtual_mac",
 ]

@@ -86,6 +86,7 @@ from vrrpscope.reconstruct.state import (
     Sampler,
     SplitBrainEpisode,
     TakeoverRecord,
+    TransientRecord,
     outranks,
 )
 from vrrpscope.sources.base import SourceProblem
@@ -595,8 +596,10 @@ class Reconstructor:
             earlier = g.recent_transient.pop(c.router, None)
             if earlier is not None:
                 # keepalived logs MASTER at the first blip of a master whose adverts the other one
-                # keeps suppressing (PROTOCOL.md, observed behaviour 7): the stint starts there.
+                # keeps suppressing (PROTOCOL.md, observed behaviour 7): the stint starts there,
+                # and its blips are part of it, not transient claims.
                 c.stint.start, c.stint.start_frame = earlier[0], earlier[1]
+                g.transients = [x for x in g.transients if not (x.router == c.router and x.first >= earlier[0])]
             self._open_stint(g, c, ev)
             sb = g.current_split
             if sb is None:
@@ -676,6 +679,21 @@ class Reconstructor:
         """End claim ``c``: a transient contender, or a master stint that is over."""
         del g.claims[c.router]
         if c.pending:
+            self._keep(
+                g,
+                g.transients,
+                TransientRecord(
+                    c.router,
+                    c.start,
+                    c.start_frame,
+                    resign[0] if resign is not None else c.last,
+                    c.adverts,
+                    c.priority,
+                    tuple(g.masters),
+                    sum(s.count for s in c.stint.garps.values()),
+                    resign is not None,
+                ),
+            )
             if resign is not None:
                 c.stint.end = resign[0]
             else:

@@ -212,6 +212,31 @@ class ResignRecord:
 
 
 @dataclass(slots=True, eq=False)
+class TransientRecord:
+    """A router that advertised as master while another master was alive and stopped within the
+    hand-over allowance: on the wire a transient claim, not a stint of the timeline.
+
+    keepalived does this when a lower-priority router starting in MASTER state, or a backup whose
+    Master_Down timer fired while the master was silent, advertises once and yields to the
+    master's answer (its log shows MASTER, then BACKUP). A router that keeps claiming in such blips
+    while it ignores the master's adverts is a hidden second master instead: the ``split_brain``
+    detector says so (PROTOCOL.md, observed behaviour 7). ``masters`` are the routers that were
+    master meanwhile, ``garps`` the GARP/NA it sent for the group's VIPs meanwhile, ``resigned``
+    whether it ended with a priority-0 advert.
+    """
+
+    router: str
+    first: float
+    first_frame: FrameRef
+    last: float
+    adverts: int
+    priority: int
+    masters: tuple[str, ...]
+    garps: int
+    resigned: bool
+
+
+@dataclass(slots=True, eq=False)
 class GarpRecord:
     """A gratuitous ARP or unsolicited NA for one of the group's VIPs (``kind``: ``garp`` | ``na``).
 
@@ -321,6 +346,7 @@ class GroupState:
     current_split: SplitBrainEpisode | None = None
     priority_changes: list[PriorityChange] = field(default_factory=list)
     resigns: list[ResignRecord] = field(default_factory=list)
+    transients: list[TransientRecord] = field(default_factory=list)
     garps: list[GarpRecord] = field(default_factory=list)
     garps_dropped: int = 0
     history_dropped: int = 0
