@@ -226,3 +226,18 @@ def test_watch_uses_the_live_limits() -> None:
     assert session.engine.recon.config == LIVE_LIMITS
     assert LIVE_LIMITS.history_cap <= 500 and LIVE_LIMITS.group_garps_cap <= 200
     assert LIVE_LIMITS.owner_history_cap <= 50 and FINDING_RETENTION_S <= 24 * 3600
+
+
+def test_pruned_findings_are_not_announced_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a short retention, findings that ended long ago are pruned from watch's store; none of
+    them comes back as a new 'open' event (flip-flop and flap episodes close on the tick once their
+    window has passed, not at the end of the run)."""
+    import vrrpscope.live.session as session
+
+    monkeypatch.setattr(session, "FINDING_RETENTION_S", 1800.0)
+    res = run_soak(SoakConfig(hours=3.0, groups=20, hosts_per_vlan=100, episode_every_s=600.0, seed=5), metrics=False)
+    assert res.findings_pruned > 50
+    assert res.unexplained_count == 0, res.unexplained
+    assert res.finding_events["open"] == sum(res.findings.values())  # each finding opened once
+    assert res.finding_events["open"] == res.finding_events["closed"]
+    assert res.findings.get("arp_flipflop(duplicate ip)", 0) > 0 and res.findings.get("preemption_flap", 0) > 0

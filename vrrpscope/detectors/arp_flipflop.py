@@ -80,6 +80,16 @@ class ArpFlipflop(Detector):
             out.append(self._emit(key, ep))
         return out
 
+    def on_tick(self, now: float) -> list[Finding]:
+        # Live: an episode is over once no change came for the window (offline, the next change
+        # or the end of the capture closes it, with the same result).
+        out = []
+        for key, ep in self._eps.items():
+            if not ep.closed and now - ep.end > self.config.window_s:
+                ep.closed = True
+                out.append(self._emit(key, ep))
+        return out
+
     def on_end(self, now: float) -> list[Finding]:
         out = []
         for key, ep in self._eps.items():
@@ -107,7 +117,7 @@ class ArpFlipflop(Detector):
             segment=segment,
             family=ep.data["family"],
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=routers,
             frames=ep.frames,
             frame_count=ep.frame_count,

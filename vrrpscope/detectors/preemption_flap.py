@@ -84,6 +84,16 @@ class PreemptionFlap(Detector):
             out.append(self._emit(key, ep))
         return out
 
+    def on_tick(self, now: float) -> list[Finding]:
+        # Live: an episode is over once no takeover came for the window (offline, the next
+        # takeover or the end of the capture closes it, with the same result).
+        out = []
+        for key, ep in self._eps.items():
+            if not ep.closed and now - ep.end > self.config.window_s:
+                ep.closed = True
+                out.append(self._emit(key, ep))
+        return out
+
     def on_end(self, now: float) -> list[Finding]:
         out = []
         for key, ep in self._eps.items():
@@ -116,7 +126,7 @@ class PreemptionFlap(Detector):
         return self.finding(
             group=key,
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=ep.routers,
             frames=ep.frames,
             frame_count=ep.frame_count,
