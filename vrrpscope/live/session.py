@@ -69,10 +69,13 @@ def segment_interface(segment: str) -> str:
 
 
 #: Reconstructor limits for ``watch``, which may run for weeks: the most recent history is kept
-#: per group (master stints, takeovers, priority changes, resigns: 500; gratuitous ARP/NA records:
-#: 200) and per IP (owner changes: 50); older entries are dropped and counted
-#: (``history_dropped``, ``garps_dropped`` in the JSON). ``analyze`` keeps the larger defaults.
-LIVE_LIMITS = ReconstructorConfig(history_cap=500, group_garps_cap=200, owner_history_cap=50)
+#: per group (master stints, takeovers, priority changes, resigns, split brains, brief claims:
+#: 100 each; gratuitous ARP/NA records: 200) and per IP (owner changes: 20); older entries are
+#: dropped and counted (``history_dropped``, ``garps_dropped`` in the JSON). So memory levels off
+#: once the busiest groups have had 100 master changes (``bench/soak.py``: after about 17 h of a
+#: network with an incident per group every 15 minutes). ``analyze`` keeps the larger defaults;
+#: for the whole history of a long run, analyze the pcapng that ``watch -w`` wrote.
+LIVE_LIMITS = ReconstructorConfig(history_cap=100, group_garps_cap=200, owner_history_cap=20)
 
 #: Findings that ended longer ago than this (capture time) are forgotten by ``watch`` (counted in
 #: ``input.findings_pruned``); open findings are always kept.
