@@ -306,3 +306,26 @@ def test_tracker_announces_open_close_and_throttles_updates() -> None:
     assert len(tr) == 2
     tr.due(1000.0)
     assert len(tr) == 0  # closed and quiet for longer than forget_after: forgotten
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[_id(p) for p in SAMPLES])
+def test_a_finding_that_is_over_is_never_announced_again(path: Path) -> None:
+    """A long watch forgets closed findings after a while (``forget_after``, an hour). A detector
+    that emits a version with an end while its episode is still going on, and updates it later,
+    would then have that update announced as a new ``open`` finding that is already over (found
+    by a 48 h soak at shutdown). With the tracker forgetting after 5 s of capture time, every
+    re-opened finding must be ongoing (no end)."""
+    buf = io.StringIO()
+    session = WatchSession(ReplaySource(str(path)), [JsonLinesSink(buf)], label=str(path))
+    session.tracker = FindingTracker(forget_after=5.0)
+    session.run()
+    seen: set[tuple[Any, ...]] = set()
+    again = []
+    for e in (json.loads(line) for line in buf.getvalue().splitlines()):
+        if e["event"] != "finding":
+            continue
+        ident = (e["kind"], e["segment"], e["family"], e["vrid"], e["start"], e["subject"])
+        if e["state"] == "open" and ident in seen and e["end"] is not None:
+            again.append((e["kind"], e["start"], e["end"], e["time"]))
+        seen.add(ident)
+    assert again == []

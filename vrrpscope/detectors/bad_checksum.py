@@ -98,6 +98,9 @@ class BadChecksum(Detector):
         return [self._mixed_finding(event.group, ep)]
 
     def on_end(self, now: float) -> list[Finding]:
+        # The final versions; until now these findings were ongoing (no end).
+        for ep in [*self._invalid.values(), *self._mixed.values()]:
+            ep.closed = True
         out = [self._invalid_finding(k, ep) for k, ep in self._invalid.items()]
         for key, ep in self._mixed.items():
             ep.data["variants"] = dict(self._variants.get(key, {}))
@@ -124,7 +127,7 @@ class BadChecksum(Detector):
         return self.finding(
             group=group,
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=[router],
             frames=ep.frames,
             frame_count=ep.frame_count,
@@ -152,7 +155,7 @@ class BadChecksum(Detector):
         return self.finding(
             group=group,
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=ep.routers,
             frames=ep.frames,
             frame_count=ep.frame_count,

@@ -63,6 +63,8 @@ class MalformedDetector(Detector):
         return []
 
     def on_end(self, now: float) -> list[Finding]:
+        for ep in self._eps.values():
+            ep.closed = True  # the final version; until now the finding was ongoing (no end)
         return [self._emit(k, ep) for k, ep in self._eps.items()]
 
     def _emit(self, key: tuple[str, str, str, str | None], ep: Episode) -> Finding:
@@ -78,7 +80,7 @@ class MalformedDetector(Detector):
             segment=segment,
             family=family,
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=[],
             frames=ep.frames,
             frame_count=ep.frame_count,

@@ -90,6 +90,7 @@ class GroupMismatchDetector(Detector):
         for key, ep in self._open.items():
             g = self.group(key)
             if g is not None:
+                ep.closed = True  # the final version; until now the finding was ongoing (no end)
                 ep.data["values"] = dict(self._values.get(key, {}))
                 out.append(self._finding(g, ep))
         return out
@@ -101,7 +102,7 @@ class GroupMismatchDetector(Detector):
         return self.finding(
             group=g.key,
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=ep.routers,
             frames=self._cite(g, ep),
             frame_count=ep.frame_count,

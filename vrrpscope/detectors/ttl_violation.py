@@ -65,6 +65,8 @@ class TtlViolation(Detector):
         return [self._finding(key, ep)] if new else []
 
     def on_end(self, now: float) -> list[Finding]:
+        for ep in self._episodes.values():
+            ep.closed = True  # the final version; until now the finding was ongoing (no end)
         return [self._finding(k, ep) for k, ep in self._episodes.items()]
 
     def _finding(self, key: tuple[GroupKey, str, int, bool], ep: Episode) -> Finding:
@@ -88,7 +90,7 @@ class TtlViolation(Detector):
         return self.finding(
             group=group,
             start=ep.start,
-            end=ep.end,
+            end=ep.end if ep.closed else None,
             routers=[router],
             frames=ep.frames,
             frame_count=ep.frame_count,
