@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from dissectors.packet import dissect, is_candidate
 from dissectors.records import Dissected
@@ -287,6 +287,25 @@ def _plausible_run(buf: bytes, p: int, hdr: Callable[[bytes, int], tuple[Any, ..
     return True
 
 
+def _place_cuts(
+    fh: BinaryIO, size: int, parts: int, first: int, largest: int, find: Callable[[bytes], int | None]
+) -> list[int]:
+    """Part starts: ``first``, then at each nominal ``k * size / parts`` the offset ``find`` picks in
+    the bytes read there (``_CUT_SEARCH`` plus a chain of ``_CUT_CHAIN`` records of at most
+    ``largest`` bytes), if any; parts shorter than half of ``MIN_PART`` are not cut."""
+    step = size // parts
+    cuts = [first]
+    for k in range(1, parts):
+        nominal = k * step
+        if nominal <= cuts[-1] + MIN_PART // 2:
+            continue
+        fh.seek(nominal)
+        p = find(fh.read(_CUT_SEARCH + _CUT_CHAIN * largest))
+        if p is not None:
+            cuts.append(nominal + p)
+    return cuts
+
+
 def split_pcap(path: str, index: int, parts: int) -> list[ScanTask]:
     """Cut an uncompressed classic pcap into about ``parts`` tasks at plausible record starts.
 
@@ -306,18 +325,14 @@ def split_pcap(path: str, index: int, parts: int) -> list[ScanTask]:
             limit = min(snaplen, MAX_RECORD) if snaplen else MAX_RECORD
             hdr = struct.Struct(endian + "IIII").unpack_from
             fracmax = 1_000_000_000 if nano else 1_000_000
-            step = size // parts
-            cuts = [FILE_HEADER_LEN]
-            for k in range(1, parts):
-                nominal = k * step
-                if nominal <= cuts[-1] + MIN_PART // 2:
-                    continue
-                fh.seek(nominal)
-                buf = fh.read(_CUT_SEARCH + _CUT_CHAIN * (RECORD_HEADER_LEN + MAX_RECORD))
+
+            def find(buf: bytes) -> int | None:
                 for p in range(0, min(_CUT_SEARCH, len(buf))):
                     if _plausible_run(buf, p, hdr, limit, fracmax):
-                        cuts.append(nominal + p)
-                        break
+                        return p
+                return None
+
+            cuts = _place_cuts(fh, size, parts, FILE_HEADER_LEN, RECORD_HEADER_LEN + MAX_RECORD, find)
     except OSError:
         return whole
     if len(cuts) < 2:
@@ -412,20 +427,16 @@ def split_pcapng(path: str, index: int, parts: int) -> list[ScanTask]:
             fh.seek(0)
             header = fh.read(head_len)
             epb_type = struct.pack(endian + "I", BT_EPB)
-            step = size // parts
-            cuts = [head_len]
-            for k in range(1, parts):
-                nominal = k * step
-                if nominal <= cuts[-1] + MIN_PART // 2:
-                    continue
-                fh.seek(nominal)
-                buf = fh.read(_CUT_SEARCH + _CUT_CHAIN * (32 + MAX_RECORD + 64))
+
+            def find(buf: bytes) -> int | None:
                 p = buf.find(epb_type, 0, _CUT_SEARCH)
                 while p >= 0:
                     if _plausible_blocks(buf, p, endian, interfaces):
-                        cuts.append(nominal + p)
-                        break
+                        return p
                     p = buf.find(epb_type, p + 1, _CUT_SEARCH)
+                return None
+
+            cuts = _place_cuts(fh, size, parts, head_len, 32 + MAX_RECORD + 64, find)
     except OSError:
         return whole
     if len(cuts) < 2:
