@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from vrrpscope.detectors.base import Detector, Episode, clock
+from vrrpscope.detectors.base import Detector, Episode, clock, close_episodes
 from vrrpscope.findings import Finding, Severity
 from vrrpscope.model import FrameRef
 from vrrpscope.reconstruct.events import (
@@ -81,22 +81,12 @@ class ArpFlipflop(Detector):
         return out
 
     def on_tick(self, now: float) -> list[Finding]:
-        # Live: an episode is over once no change came for the window (offline, the next change
-        # or the end of the capture closes it, with the same result).
-        out = []
-        for key, ep in self._eps.items():
-            if not ep.closed and now - ep.end > self.config.window_s:
-                ep.closed = True
-                out.append(self._emit(key, ep))
-        return out
+        # Live: an episode is over once no change came for the window (offline, the next one or
+        # the end of the capture closes it, with the same result).
+        return close_episodes(self._eps, self._emit, now - self.config.window_s)
 
     def on_end(self, now: float) -> list[Finding]:
-        out = []
-        for key, ep in self._eps.items():
-            if not ep.closed:
-                ep.closed = True
-                out.append(self._emit(key, ep))
-        return out
+        return close_episodes(self._eps, self._emit)
 
     def _emit(self, key: tuple[str, str], ep: Episode) -> Finding:
         segment, ip = key

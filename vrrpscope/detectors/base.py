@@ -15,7 +15,7 @@ the :class:`~vrrpscope.findings.FindingStore` keeps the latest version.
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -76,6 +76,19 @@ class Episode:
                 self.frames.append(ref)
         if router is not None and router not in self.routers:
             self.routers.append(router)
+
+
+def close_episodes(
+    episodes: dict[Any, Episode], emit: Callable[[Any, Episode], Finding], quiet_since: float | None = None
+) -> list[Finding]:
+    """Close the open episodes (only those whose last event came before ``quiet_since``, if given)
+    and return their final versions from ``emit(key, episode)``."""
+    out = []
+    for key, ep in episodes.items():
+        if not ep.closed and (quiet_since is None or ep.end < quiet_since):
+            ep.closed = True
+            out.append(emit(key, ep))
+    return out
 
 
 class Detector:
