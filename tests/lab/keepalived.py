@@ -343,7 +343,8 @@ class Keepalived:
         """SIGKILL child and parent without ceremony (cleanup path; no resign)."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        for pid in list(self.pids()):
+        pids = list(self.pids())
+        for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -352,6 +353,21 @@ class Keepalived:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
+        # The VRRP child is not ours to reap (its parent just died): wait until the kernel has
+        # finished its exit (a killed process can sit in D state for a moment while it releases
+        # its sockets and namespaces), so nothing of ours is left running when close() returns.
+        deadline = time.monotonic() + 5.0
+        while any(_running(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def popen_stamped(
