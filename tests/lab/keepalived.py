@@ -357,11 +357,11 @@ class Keepalived:
         # finished its exit (a killed process can sit in D state for a moment while it releases
         # its sockets and namespaces), so nothing of ours is left running when close() returns.
         deadline = time.monotonic() + 5.0
-        while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        while any(running(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.01)
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()

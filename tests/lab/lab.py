@@ -40,6 +40,7 @@ from types import TracebackType
 from .capture import Capture, CaptureSpec
 from .frr import Frr
 from .keepalived import Config, Instance, Keepalived, LogBook, LogLine
+from .keepalived import running as _alive
 from .netns import (
     LabError,
     Namespace,
@@ -63,15 +64,6 @@ VRRP_PROTOCOLS = "{ 51, 112 }"
 #: 802.1Q / 802.1ad tag protocol identifiers.
 TPID_8021Q = 0x8100
 TPID_8021AD = 0x88A8
-
-
-def _alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 @dataclass
