@@ -714,7 +714,7 @@ class Reconstructor:
             end, end_frame, reason = resign[0], resign[1], "resign"
         else:
             end, end_frame = c.last, c.last_frame
-            if in_split:
+            if in_split or self._unheard_contender(g, c) is not None:
                 reason = "split_brain"
             elif preempted_by is not None or any(
                 o.start >= c.start and outranks(o.priority, o.router, c.priority, c.router) for o in g.claims.values()
@@ -733,7 +733,7 @@ class Reconstructor:
                 g.current_split = None
                 ev.append(SplitBrainEnded(g.key, sb.start, end, tuple(sb.routers), sb))
         if g.claims and not any(not x.pending for x in g.claims.values()):
-            self._promote(g, c.stint, ev)
+            self._promote(g, c.stint, now, ev)
 
     def _close_stint(
         self, g: GroupState, c: Claim, end: float, end_frame: FrameRef, reason: str, ev: list[Event]
@@ -747,14 +747,57 @@ class Reconstructor:
             g.previous = st
         ev.append(MasterEnded(g.key, c.router, st.start, end, reason, st))
 
-    def _promote(self, g: GroupState, old: MasterInterval, ev: list[Event]) -> None:
-        """The last master stopped while contenders are alive: the best one takes over."""
+    def _unheard_contender(self, g: GroupState, master: Claim) -> Claim | None:
+        """A pending contender that was a second master all along, not a backup, when ``master``
+        stops advertising: PROTOCOL.md observed behaviour 7 with the suppression changing sides.
+
+        Two masters that discard each other's adverts (wrong password, VIP set, ...) reset each
+        other's advert timer, so whichever sends first in a round silences the other: the contender
+        shows as a blip during ``master``'s stint, falls silent while ``master`` advertises, then
+        advertises again and ``master`` falls silent. It cannot be a backup: it does not outrank
+        ``master`` (no preemption), and it advertised again sooner after ``master``'s last advert
+        than any backup that hears ``master`` may (Master_Down_Interval, less one interval of
+        margin). keepalived logs it MASTER at its first blip.
+        """
+        for p in g.claims.values():
+            if not p.pending or p.router == master.router:
+                continue
+            if outranks(p.priority, p.router, master.priority, master.router):
+                continue
+            earlier = g.recent_transient.get(p.router)
+            if earlier is None or earlier[0] < master.stint.start:
+                continue
+            wait = master_down_interval(p.version, p.priority, master.interval, self.config.down_timer_adverts)
+            if p.start - master.last < wait - master.interval and p.start - earlier[2] < wait:
+                return p
+        return None
+
+    def _promote(self, g: GroupState, old: MasterInterval, now: float, ev: list[Event]) -> None:
+        """The last master stopped while contenders are alive: the best one takes over (or, for a
+        second master that had been suppressed, see :meth:`_unheard_contender`, the split brain
+        is recorded and nobody takes over)."""
         pend = list(g.claims.values())
         best = pend[0]
         for c in pend[1:]:
             if outranks(c.priority, c.router, best.priority, best.router):
                 best = c
         best.pending = False
+        earlier = g.recent_transient.get(best.router) if old.end_reason == "split_brain" else None
+        if earlier is not None and old.end is not None and old.end_frame is not None:
+            del g.recent_transient[best.router]
+            best.stint.start, best.stint.start_frame = earlier[0], earlier[1]
+            g.transients = [x for x in g.transients if not (x.router == best.router and x.first >= earlier[0])]
+            self._open_stint(g, best, ev)
+            routers = [old.master, best.router]
+            # Confirmed by the contender's advert that no listening backup could have sent.
+            sb = SplitBrainEpisode(
+                g.key, earlier[0], best.start, routers, [earlier[1], old.end_frame, best.start_frame], old.end,
+                "split_brain",
+            )
+            self._keep(g, g.split_brains, sb)
+            ev.append(SplitBrainStarted(g.key, now, tuple(routers), sb))
+            ev.append(SplitBrainEnded(g.key, sb.start, old.end, tuple(routers), sb))
+            return
         self._open_stint(g, best, ev)
         if old.master == best.router:
             return
