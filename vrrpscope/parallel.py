@@ -49,9 +49,20 @@ from vrrpscope.model import Packet
 from vrrpscope.pipeline import InputCounts, ProgressSink, iter_packets, segment_name
 from vrrpscope.sources import open_capture
 from vrrpscope.sources.base import CaptureStats, Frame, SourceProblem
-from vrrpscope.sources.context import MAX_BLOCK, MAX_RECORD, ReadContext
+from vrrpscope.sources.context import MAX_BLOCK, MAX_RECORD, ReadContext, Unpack
 from vrrpscope.sources.pcap import FILE_HEADER_LEN, PCAP_MAGICS, RECORD_HEADER_LEN, walk_pcap
-from vrrpscope.sources.pcapng import BT_EPB, BT_IDB, BT_ISB, BT_OPB, BT_SHB, BT_SPB, SHB_MAGIC, walk_pcapng
+from vrrpscope.sources.pcapng import (
+    BT_EPB,
+    BT_IDB,
+    BT_ISB,
+    BT_OPB,
+    BT_SHB,
+    BT_SPB,
+    BYTE_ORDER_MAGIC,
+    BYTE_ORDER_MAGIC_SWAPPED,
+    SHB_MAGIC,
+    walk_pcapng,
+)
 from vrrpscope.sources.stream import CHUNK_SIZE, ByteSource, Window
 
 #: Smallest part a classic pcap or pcapng is cut into (smaller files are scanned whole).
@@ -351,10 +362,10 @@ def _pcapng_head(buf: bytes) -> tuple[int, str, int] | None:
     """
     if len(buf) < 28 or buf[:4] != SHB_MAGIC:
         return None
-    bom = buf[8:12]
-    if bom == b"\x4d\x3c\x2b\x1a":
+    (bom,) = struct.unpack_from("<I", buf, 8)
+    if bom == BYTE_ORDER_MAGIC:
         endian = "<"
-    elif bom == b"\x1a\x2b\x3c\x4d":
+    elif bom == BYTE_ORDER_MAGIC_SWAPPED:
         endian = ">"
     else:
         return None
@@ -379,13 +390,12 @@ def _pcapng_head(buf: bytes) -> tuple[int, str, int] | None:
     return None
 
 
-def _plausible_blocks(buf: bytes, p: int, endian: str, interfaces: int) -> bool:
-    """True when ``_CUT_CHAIN`` sane enhanced packet blocks follow each other from ``buf[p]``.
+def _plausible_blocks(buf: bytes, p: int, epb: Unpack, u32: Unpack, interfaces: int) -> bool:
+    """True when ``_CUT_CHAIN`` sane enhanced packet blocks follow each other from ``buf[p]``
+    (``epb``/``u32``: the section's EPB header and 32-bit unpackers).
 
     A cut is placed on an EPB only: a simple packet block takes the time of the frame before it.
     """
-    epb = struct.Struct(endian + "IIIIIII").unpack_from
-    u32 = struct.Struct(endian + "I").unpack_from
     for _ in range(_CUT_CHAIN):
         if p + 32 > len(buf):
             return False
@@ -427,11 +437,13 @@ def split_pcapng(path: str, index: int, parts: int) -> list[ScanTask]:
             fh.seek(0)
             header = fh.read(head_len)
             epb_type = struct.pack(endian + "I", BT_EPB)
+            epb = struct.Struct(endian + "IIIIIII").unpack_from
+            u32 = struct.Struct(endian + "I").unpack_from
 
             def find(buf: bytes) -> int | None:
                 p = buf.find(epb_type, 0, _CUT_SEARCH)
                 while p >= 0:
-                    if _plausible_blocks(buf, p, endian, interfaces):
+                    if _plausible_blocks(buf, p, epb, u32, interfaces):
                         return p
                     p = buf.find(epb_type, p + 1, _CUT_SEARCH)
                 return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vrrpscope.detectors.base import Detector, Episode, clock
+from vrrpscope.detectors.base import Detector, Episode, clock, close_episodes
 from vrrpscope.findings import Finding, Severity
 from vrrpscope.model import FrameRef
 from vrrpscope.reconstruct.events import (
@@ -63,9 +63,8 @@ class MalformedDetector(Detector):
         return []
 
     def on_end(self, now: float) -> list[Finding]:
-        for ep in self._eps.values():
-            ep.closed = True  # the final version; until now the finding was ongoing (no end)
-        return [self._emit(k, ep) for k, ep in self._eps.items()]
+        # The final versions; until now the findings were ongoing (no end).
+        return close_episodes(self._eps, self._emit)
 
     def _emit(self, key: tuple[str, str, str, str | None], ep: Episode) -> Finding:
         segment, layer, reason, family = key

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vrrpscope.detectors.base import Detector, Episode, clock, group_text
+from vrrpscope.detectors.base import Detector, Episode, clock, close_episodes, group_text
 from vrrpscope.findings import Finding, Severity
 from vrrpscope.reconstruct.events import (
     AdvertSeen,
@@ -65,9 +65,8 @@ class TtlViolation(Detector):
         return [self._finding(key, ep)] if new else []
 
     def on_end(self, now: float) -> list[Finding]:
-        for ep in self._episodes.values():
-            ep.closed = True  # the final version; until now the finding was ongoing (no end)
-        return [self._finding(k, ep) for k, ep in self._episodes.items()]
+        # The final versions; until now the findings were ongoing (no end).
+        return close_episodes(self._episodes, self._finding)
 
     def _finding(self, key: tuple[GroupKey, str, int, bool], ep: Episode) -> Finding:
         group, router, ttl, multicast = key

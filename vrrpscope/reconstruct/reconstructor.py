@@ -540,6 +540,18 @@ class Reconstructor:
             ):
                 self._add_garp(claim.stint, ip, t, ref)
 
+    @staticmethod
+    def _absorb_blips(g: GroupState, c: Claim) -> tuple[float, FrameRef, float] | None:
+        """keepalived logs MASTER at the first blip of a master whose adverts the other one keeps
+        suppressing (PROTOCOL.md, observed behaviour 7): once ``c`` is known to be such a master, its
+        stint starts at its first blip and its blips are part of it, not transient claims. Returns
+        the blips' (first, first frame, last), or ``None`` when it had none."""
+        earlier = g.recent_transient.pop(c.router, None)
+        if earlier is not None:
+            c.stint.start, c.stint.start_frame = earlier[0], earlier[1]
+            g.transients = [x for x in g.transients if not (x.router == c.router and x.first >= earlier[0])]
+        return earlier
+
     def _open_stint(self, g: GroupState, claim: Claim, ev: list[Event]) -> None:
         self._keep(g, g.timeline, claim.stint)
         ev.append(MasterStarted(g.key, claim.router, claim.start, claim.start_frame, claim.stint))
@@ -593,13 +605,7 @@ class Reconstructor:
             if not partners:
                 continue
             c.pending = False
-            earlier = g.recent_transient.pop(c.router, None)
-            if earlier is not None:
-                # keepalived logs MASTER at the first blip of a master whose adverts the other one
-                # keeps suppressing (PROTOCOL.md, observed behaviour 7): the stint starts there,
-                # and its blips are part of it, not transient claims.
-                c.stint.start, c.stint.start_frame = earlier[0], earlier[1]
-                g.transients = [x for x in g.transients if not (x.router == c.router and x.first >= earlier[0])]
+            self._absorb_blips(g, c)
             self._open_stint(g, c, ev)
             sb = g.current_split
             if sb is None:
@@ -710,11 +716,13 @@ class Reconstructor:
             return
         sb = g.current_split
         in_split = sb is not None and c.router in sb.routers
+        unheard: Claim | None = None
         if resign is not None:
             end, end_frame, reason = resign[0], resign[1], "resign"
         else:
             end, end_frame = c.last, c.last_frame
-            if in_split or self._unheard_contender(g, c) is not None:
+            unheard = None if in_split else self._unheard_contender(g, c)
+            if in_split or unheard is not None:
                 reason = "split_brain"
             elif preempted_by is not None or any(
                 o.start >= c.start and outranks(o.priority, o.router, c.priority, c.router) for o in g.claims.values()
@@ -733,7 +741,7 @@ class Reconstructor:
                 g.current_split = None
                 ev.append(SplitBrainEnded(g.key, sb.start, end, tuple(sb.routers), sb))
         if g.claims and not any(not x.pending for x in g.claims.values()):
-            self._promote(g, c.stint, now, ev)
+            self._promote(g, c.stint, now, ev, unheard)
 
     def _close_stint(
         self, g: GroupState, c: Claim, end: float, end_frame: FrameRef, reason: str, ev: list[Event]
@@ -772,21 +780,17 @@ class Reconstructor:
                 return p
         return None
 
-    def _promote(self, g: GroupState, old: MasterInterval, now: float, ev: list[Event]) -> None:
-        """The last master stopped while contenders are alive: the best one takes over (or, for a
-        second master that had been suppressed, see :meth:`_unheard_contender`, the split brain
-        is recorded and nobody takes over)."""
-        pend = list(g.claims.values())
-        best = pend[0]
-        for c in pend[1:]:
-            if outranks(c.priority, c.router, best.priority, best.router):
-                best = c
-        best.pending = False
-        earlier = g.recent_transient.get(best.router) if old.end_reason == "split_brain" else None
-        if earlier is not None and old.end is not None and old.end_frame is not None:
-            del g.recent_transient[best.router]
-            best.stint.start, best.stint.start_frame = earlier[0], earlier[1]
-            g.transients = [x for x in g.transients if not (x.router == best.router and x.first >= earlier[0])]
+    def _promote(
+        self, g: GroupState, old: MasterInterval, now: float, ev: list[Event], unheard: Claim | None = None
+    ) -> None:
+        """The last master stopped while contenders are alive: the best one takes over (or, for
+        ``unheard``, a second master that had been suppressed, see :meth:`_unheard_contender`, the
+        split brain is recorded and nobody takes over)."""
+        if unheard is not None and old.end is not None and old.end_frame is not None:
+            unheard.pending = False
+            earlier = self._absorb_blips(g, unheard)
+            assert earlier is not None  # _unheard_contender only picks a router that blipped
+            best = unheard
             self._open_stint(g, best, ev)
             routers = [old.master, best.router]
             # Confirmed by the contender's advert that no listening backup could have sent.
@@ -798,6 +802,12 @@ class Reconstructor:
             ev.append(SplitBrainStarted(g.key, now, tuple(routers), sb))
             ev.append(SplitBrainEnded(g.key, sb.start, old.end, tuple(routers), sb))
             return
+        pend = list(g.claims.values())
+        best = pend[0]
+        for c in pend[1:]:
+            if outranks(c.priority, c.router, best.priority, best.router):
+                best = c
+        best.pending = False
         self._open_stint(g, best, ev)
         if old.master == best.router:
             return

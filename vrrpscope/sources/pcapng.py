@@ -57,6 +57,8 @@ BT_NRB = 4
 BT_ISB = 5
 BT_EPB = 6
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
+#: The byte-order magic of a big-endian section, read little-endian.
+BYTE_ORDER_MAGIC_SWAPPED = 0x4D3C2B1A
 
 OPT_ENDOFOPT = 0
 OPT_IF_NAME = 2
@@ -288,7 +290,7 @@ def walk_pcapng(win: Window, ctx: ReadContext) -> Iterator[Frame | SourceProblem
                 (bom,) = _LE_U32(head, 8)
                 if bom == BYTE_ORDER_MAGIC:
                     block_endian = "<"
-                elif bom == 0x4D3C2B1A:
+                elif bom == BYTE_ORDER_MAGIC_SWAPPED:
                     block_endian = ">"
                 else:
                     sync(number - lost, nbytes, tmin, tmax)
@@ -611,7 +613,7 @@ def _resync(win: Window, endian: str) -> int | None:
                 (bom,) = _LE_U32(buf, p + 8)
                 if bom == BYTE_ORDER_MAGIC:
                     e = "<"
-                elif bom == 0x4D3C2B1A:
+                elif bom == BYTE_ORDER_MAGIC_SWAPPED:
                     e = ">"
                 else:
                     continue
