@@ -50,6 +50,7 @@ from vrrpscope.config.compare import (
     priority_model,
     segment_rank,
 )
+from vrrpscope.config.lint import lint_files
 from vrrpscope.config.parser import parse_text
 from vrrpscope.findings import ExitStatus
 
@@ -750,3 +751,7 @@ def test_real_keepalived_track_script_failure_is_explained(tmp_path: Path) -> No
     assert sorted(priority_model(r2.instances[0], r2).explained) == [150]
     g52 = next(g for g in data["groups"] if g["vrid"] == 52)
     assert g52["routers"][0]["priorities"] == [150]
+    # ... and lint says so for r2 only, where keepalived logged "track script chk_svc not found"
+    linted = lint_files([res.r1_conf, res.r2_conf]).findings
+    late = [f for f in linted if f.details.get("code") == "undefined_reference"]
+    assert [(f.nodes, "defined after this instance" in f.message) for f in late] == [(("r2",), True)]

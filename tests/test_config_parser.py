@@ -656,3 +656,17 @@ def test_references_to_undefined_scripts_and_instances_are_reported() -> None:
     refs = [(d.location.line, d.message) for d in cfg.diagnostics if d.code == "undefined_reference"]
     assert [line for line, _ in refs] == [6, 12]
     assert "'chk_missing'" in refs[0][1] and "'VI_GONE'" in refs[1][1]
+
+
+def test_track_script_whose_vrrp_script_comes_later_is_reported() -> None:
+    """keepalived resolves track_script names while reading the instance (the lab's r2 logs 'track
+    script chk_svc not found, ignoring...'): a vrrp_script block after the instance is a warning,
+    one before it is not, and the warning points at the later definition."""
+    script = 'vrrp_script chk_svc {\n script "/bin/true"\n weight -30\n}\n'
+    track = "track_script {\n  chk_svc\n }"
+    later = parse_text(BASE.format(extra=track) + script, name="later.conf")
+    refs = [d for d in later.diagnostics if d.code == "undefined_reference"]
+    assert [(d.severity, d.location.line) for d in refs] == [("warning", 6)]
+    assert "'chk_svc'" in refs[0].message and "defined after this instance (at later.conf:12)" in refs[0].message
+    first = parse_text(script + BASE.format(extra=track), name="first.conf")
+    assert [d for d in first.diagnostics if d.code == "undefined_reference"] == []

@@ -972,17 +972,23 @@ def interpret(statements: Sequence[Statement], path: str, state: _ReadState, rea
     groups: list[SyncGroup] = []
     opaque: list[OpaqueBlock] = []
     statics: list[VirtualAddress] = []
-    for st in statements:
+    # reading position of each instance and the first definition of each script: keepalived
+    # resolves a track_script name while reading the instance, so a script defined later is unknown
+    instance_at: dict[int, int] = {}
+    script_at: dict[str, tuple[int, Location]] = {}
+    for position, st in enumerate(statements):
         k = st.keyword
         if k == "global_defs":
             continue
         if k == "vrrp_instance":
             d = _instance_draft(st, state)
             if d is not None:
+                instance_at[id(d)] = position
                 drafts.append(d)
         elif k == "vrrp_script":
             s = _script(st, state)
             if s is not None:
+                script_at.setdefault(s.name, (position, s.location))
                 scripts.append(s)
         elif k == "vrrp_sync_group":
             g = _sync_group(st, state)
@@ -1000,15 +1006,24 @@ def interpret(statements: Sequence[Statement], path: str, state: _ReadState, rea
             continue
         else:
             _unknown(state, st, "the top level")
-    script_names = {s.name for s in scripts}
     for d in drafts:
         for t in d.track_scripts:
-            if t.name not in script_names:
+            defined = script_at.get(t.name)
+            if defined is None:
                 state.diag(
                     "undefined_reference",
                     "warning",
                     t.location,
                     f"({d.name}) track_script {t.name!r} names no vrrp_script; keepalived ignores it",
+                )
+            elif defined[0] > instance_at[id(d)]:
+                state.diag(
+                    "undefined_reference",
+                    "warning",
+                    t.location,
+                    f"({d.name}) track_script {t.name!r}: its vrrp_script is defined after this instance "
+                    f"(at {defined[1]}), so keepalived ignores it ('track script {t.name} not found, "
+                    "ignoring...'); move the vrrp_script block above the instance",
                 )
     instance_names = {d.name for d in drafts}
     for g in groups:
