@@ -9,6 +9,7 @@ incremental core that ``watch`` drives packet by packet.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -138,6 +139,7 @@ def analyze(
     config: ReconstructorConfig | None = None,
     detectors: Sequence[Detector] | None = None,
     counts: InputCounts | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> Analysis:
     """Analyse captures and return the :class:`Analysis`.
 
@@ -147,8 +149,10 @@ def analyze(
     live mode, parallel readers) instead of reading ``paths``; input counts are then taken from
     that stream, unless the producer fills ``counts`` itself (as the parallel readers do).
     ``config``/``detectors`` override the reconstructor tunables and the detector set.
+    ``segments`` renames segments before analysis (:class:`vrrpscope.pipeline.SegmentAliases`:
+    ``{"ens192": "eth0"}`` merges a node's ``ens192`` capture with another's ``eth0`` one).
     """
-    from vrrpscope.pipeline import InputCounts, iter_packets
+    from vrrpscope.pipeline import InputCounts, SegmentAliases, iter_packets
 
     files = list(paths)
     stream: Iterable[Packet | SourceProblem]
@@ -162,6 +166,7 @@ def analyze(
     else:
         stream = iter_packets(files, engine=engine, counts=counts)
     core = AnalysisEngine(show_secrets=show_secrets, files=files, config=config, detectors=detectors)
+    rename = SegmentAliases(segments or {})
     for item in stream:
         if isinstance(item, SourceProblem):
             if injected:
@@ -172,6 +177,10 @@ def analyze(
             _count_packet(counts, item)
         if (since is not None and item.time < since) or (until is not None and item.time > until):
             continue
+        if rename:
+            segment = rename(item.segment)
+            if segment != item.segment:
+                item = dataclasses.replace(item, segment=segment)
         core.feed(item)
     end = counts.end if counts.end is not None else core.recon.last_time
     if until is not None and end is not None:

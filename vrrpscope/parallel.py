@@ -38,7 +38,7 @@ import pickle
 import struct
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -705,15 +705,18 @@ def analyze_parallel(
     until: float | None = None,
     show_secrets: bool = False,
     progress: ProgressSink | None = None,
+    segments: Mapping[str, str] | None = None,
 ) -> Any:
     """:func:`vrrpscope.analysis.analyze` (native engine) with the reading done in parallel.
 
     Returns the same :class:`~vrrpscope.analysis.Analysis` as the single-process call.
-    ``progress`` (if given) follows the reading.
+    ``progress`` (if given) follows the reading; ``segments`` renames segments as in ``analyze``.
     """
     from vrrpscope.analysis import analyze
 
     files = list(paths)
     counts = InputCounts()
     stream = iter_packets_parallel(files, jobs=jobs, scheduler=scheduler, counts=counts, split=split, progress=progress)
-    return analyze(files, since=since, until=until, show_secrets=show_secrets, packets=stream, counts=counts)
+    return analyze(
+        files, since=since, until=until, show_secrets=show_secrets, packets=stream, counts=counts, segments=segments
+    )

@@ -11,7 +11,7 @@ an :class:`InputCounts`.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +41,39 @@ def segment_name(interface: int, interface_name: str | None, link: LinkInfo) -> 
     if link.vlans:
         return base + "/vlan" + ".".join(str(v) for v in link.vlans)
     return base
+
+
+class SegmentAliases:
+    """Renames segments so captures of one LAN taken on differently named interfaces merge.
+
+    Two nodes' captures of the same segment name it after their own interface (``eth0`` on one,
+    ``ens192`` on the other, ``ifindex3`` in a ``tcpdump -i any`` SLL2 capture), and groups on
+    different segments are never merged. ``aliases`` maps a name to the segment to use instead:
+    either a whole segment (``ens192/vlan30``) or an interface, which keeps the VLAN tags that
+    follow it (``ens192`` -> ``eth0`` turns ``ens192/vlan30`` into ``eth0/vlan30``). A whole-segment
+    alias wins over an interface alias. Renaming is not chained.
+    """
+
+    __slots__ = ("_aliases", "_cache")
+
+    def __init__(self, aliases: Mapping[str, str]) -> None:
+        self._aliases = dict(aliases)
+        self._cache: dict[str, str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._aliases)
+
+    def __call__(self, segment: str) -> str:
+        """The segment ``segment`` is analysed as."""
+        out = self._cache.get(segment)
+        if out is None:
+            out = self._aliases.get(segment)
+            if out is None:
+                base, sep, tags = segment.partition("/vlan")
+                alias = self._aliases.get(base)
+                out = segment if alias is None else alias + sep + tags
+            self._cache[segment] = out
+        return out
 
 
 @dataclass(slots=True)

@@ -16,11 +16,13 @@ from vrrpscope.cli.common import (
     progress_option,
     report_problem,
     scale_options,
+    segment_option,
     source_options,
     start_progress,
     summary_line,
 )
 from vrrpscope.findings import Severity, exit_status_for_severities
+from vrrpscope.output.safe import terminal_safe
 
 
 def parse_time(value: str | None) -> float | None:
@@ -51,6 +53,7 @@ def _run_analysis(
     jobs: int | None = 1,
     scheduler: str | None = None,
     progress: bool | None = None,
+    segments: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from vrrpscope.analysis import analyze
 
@@ -74,22 +77,67 @@ def _run_analysis(
                     until=t1,
                     show_secrets=show_secrets,
                     progress=bar,
+                    segments=segments,
                 )
             except RuntimeError as exc:  # dask missing or the scheduler unreachable
                 raise click.ClickException(str(exc)) from exc
         elif bar is None:
-            result = analyze(list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets)
+            result = analyze(
+                list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets, segments=segments
+            )
         else:
             from vrrpscope.pipeline import InputCounts, iter_packets
 
             counts = InputCounts()
             stream = iter_packets(list(files), engine=engine, counts=counts, progress=bar)
             result = analyze(
-                list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets, packets=stream, counts=counts
+                list(files),
+                engine=engine,
+                since=t0,
+                until=t1,
+                show_secrets=show_secrets,
+                packets=stream,
+                counts=counts,
+                segments=segments,
             )
     for problem in result.counts.problems:
         report_problem(problem)
-    return result, result.to_dict()
+    data = result.to_dict()
+    for hint in same_lan_hints(data):
+        click.echo(f"vrrpscope: note: {terminal_safe(hint)}", err=True)
+    return result, data
+
+
+def same_lan_hints(data: dict[str, Any]) -> list[str]:
+    """Hints for groups that look like one LAN seen from two files under two segment names.
+
+    Two groups with the same family, VRID and VLAN tags on differently named segments, seen by
+    disjoint sets of input files and sharing a router address, are probably one group captured on
+    two nodes whose interfaces are named differently (``eth0`` and ``ens192``): they are analysed
+    apart (DESIGN: groups on different segments never merge) unless ``--segment`` renames one.
+    """
+
+    def files_of(group: dict[str, Any]) -> set[str]:
+        return {f for files in (group.get("vantage") or {}).values() for f in files}
+
+    hints: list[str] = []
+    groups = data.get("groups") or []
+    for i, a in enumerate(groups):
+        a_iface, a_sep, a_tags = a["segment"].partition("/vlan")
+        for b in groups[i + 1 :]:
+            b_iface, b_sep, b_tags = b["segment"].partition("/vlan")
+            if (a["family"], a["vrid"], a_sep + a_tags) != (b["family"], b["vrid"], b_sep + b_tags):
+                continue
+            if a_iface == b_iface or files_of(a) & files_of(b):
+                continue
+            if not {r["ip"] for r in a["routers"]} & {r["ip"] for r in b["routers"]}:
+                continue
+            hints.append(
+                f"VRID {a['vrid']} ({a['family']}) on {a['segment']} and on {b['segment']} has the same "
+                f"routers, seen from different files: if they are one LAN, --segment {b_iface}={a_iface} "
+                "analyses them as one group"
+            )
+    return hints
 
 
 def _write_report(data: dict[str, Any], path: str) -> None:
@@ -136,6 +184,7 @@ def _time_options(func: Any) -> Any:
     help="A node's keepalived.conf to compare with the wire (repeatable, one per node).",
 )
 @click.option("--config-id", metavar="ID", help="keepalived's @ID for conditional configuration lines.")
+@segment_option
 @_time_options
 def analyze_command(
     files: tuple[str, ...],
@@ -143,6 +192,7 @@ def analyze_command(
     jobs: int | None,
     scheduler: str | None,
     progress: bool | None,
+    segments: dict[str, str],
     fmt: str,
     out_dir: str | None,
     report_path: str | None,
@@ -161,6 +211,7 @@ def analyze_command(
     Examples:
       vrrpscope analyze -r incident.pcapng
       vrrpscope analyze -r lb1.pcap -r lb2.pcap --format json > analysis.json
+      vrrpscope analyze -r lb1.pcapng -r lb2.pcapng --segment ens192=eth0
       vrrpscope analyze -r '/captures/*.pcap' --jobs 4
       vrrpscope analyze -r /captures/ --scheduler tcp://dask-scheduler:8786
       vrrpscope analyze -r incident.pcap --format csv --out tables/
@@ -170,7 +221,7 @@ def analyze_command(
     if fmt == "csv" and not out_dir:
         raise click.UsageError("--format csv needs --out DIR (one CSV file per table)")
     check_inputs(config_paths)
-    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler, progress)
+    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler, progress, segments)
     if config_paths:
         from vrrpscope.config.compare import ConfigError, compare_with_configs, merge_findings
 
@@ -210,6 +261,7 @@ def analyze_command(
 @scale_options
 @progress_option
 @click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write the HTML report.")
+@segment_option
 @_time_options
 def report_command(
     files: tuple[str, ...],
@@ -217,6 +269,7 @@ def report_command(
     jobs: int | None,
     scheduler: str | None,
     progress: bool | None,
+    segments: dict[str, str],
     output: str,
     since: str | None,
     until: str | None,
@@ -228,7 +281,7 @@ def report_command(
     Example:
       vrrpscope report -r incident.pcapng -o reports/incident.html
     """
-    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler, progress)
+    result, data = _run_analysis(files, engine, since, until, show_secrets, jobs, scheduler, progress, segments)
     _write_report(data, output)
     click.echo(summary_line(result.counts), err=True)
     if not result.counts.readable:

@@ -62,6 +62,33 @@ def scale_options(func: F) -> F:
     return func
 
 
+def _segment_aliases(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for value in values:
+        old, sep, new = value.partition("=")
+        if not sep or not old or not new or "=" in new:
+            raise click.BadParameter(f"{value!r} is not OLD=NEW (for example ens192=eth0)")
+        if aliases.get(old, new) != new:
+            raise click.BadParameter(f"{old!r} is renamed twice ({aliases[old]!r} and {new!r})")
+        aliases[old] = new
+    return aliases
+
+
+def segment_option(func: F) -> F:
+    """``--segment OLD=NEW`` (repeatable): analyse segment or interface OLD as NEW, so captures of
+    one LAN taken on differently named interfaces form one set of groups
+    (:class:`vrrpscope.pipeline.SegmentAliases`)."""
+    return click.option(
+        "--segment",
+        "segments",
+        multiple=True,
+        metavar="OLD=NEW",
+        callback=_segment_aliases,
+        help="Analyse segment or interface OLD as NEW (repeatable; VLAN tags are kept): captures of "
+        "one LAN from nodes whose interfaces are named differently then merge, e.g. --segment ens192=eth0.",
+    )(func)
+
+
 def progress_option(func: F) -> F:
     """``--progress/--no-progress``: the reading progress bar on stderr (default: when stderr is a
     terminal and reading lasts; never a byte of it when stderr is piped)."""
