@@ -47,21 +47,31 @@ def test_lab_cleans_up_after_an_exception_and_kills_keepalived() -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_lab_cleans_up_when_its_process_is_signalled(sig: signal.Signals) -> None:
+def test_lab_cleans_up_when_its_process_is_signalled(sig: signal.Signals, tmp_path: Path) -> None:
     code = (
         "import sys, time\n"
         "from tests.lab import Lab, Config, Instance\n"
         "with Lab(routers=2, ipv6=False) as lab:\n"
         "    lab.start('r1', Config('r1', (Instance(priority=150),)))\n"
         "    print(lab.prefix, flush=True)\n"
-        "    time.sleep(60)\n"
+        "    time.sleep(120)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "faulthandler", "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True
+        )
     assert proc.stdout is not None
     prefix = proc.stdout.readline().strip()
     assert prefix.startswith("vs-") and len(_ours(prefix)) == 4
     os.kill(proc.pid, sig)
-    proc.wait(30)
+    try:
+        proc.wait(60)  # normally 0.03 s; one run under load (two other labs running) took over 30 s
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGABRT)  # faulthandler prints every thread's stack, then it dies
+        proc.wait(10)
+        sweep_stale()
+        pytest.fail(f"the lab process did not exit within 60 s of {sig.name}; its stacks:\n{stderr.read_text()}")
     assert _ours(prefix) == []
 
 
