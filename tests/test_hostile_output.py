@@ -65,7 +65,13 @@ def _collect(tmp: Path, secrets: bool) -> Outputs:
         "analyze_json": ["analyze", "-r", HOSTILE_NAME, "--format", "json", *flag],
         "analyze_csv": ["analyze", "-r", HOSTILE_NAME, "--format", "csv", "--out", "csv", *flag],
         "report": ["report", "-r", HOSTILE_NAME, "-o", "report.html", *flag],
-    }
+        # --segment: the captured name shown as renamed (table, report) and in the note listing
+        # the segments seen when a rename matched nothing
+        "analyze_renamed": [
+            "analyze", "-r", HOSTILE_NAME, "--segment", f"{IF_NAME}=lan", "--segment", "no\x1b[2Jne=x",
+            "--report", "renamed.html", *flag,
+        ],
+    }  # fmt: skip
     text: dict[str, str] = {}
     codes: dict[str, int] = {}
     for name, args in runs.items():
@@ -73,7 +79,9 @@ def _collect(tmp: Path, secrets: bool) -> Outputs:
         codes[name] = proc.returncode
         text[f"{name}.stdout"] = proc.stdout.decode("utf-8")
         text[f"{name}.stderr"] = proc.stderr.decode("utf-8")
-    for path in [tmp / "analyze.html", tmp / "report.html", *sorted((tmp / "csv").glob("*.csv"))]:
+    for path in [
+        tmp / "analyze.html", tmp / "report.html", tmp / "renamed.html", *sorted((tmp / "csv").glob("*.csv"))
+    ]:  # fmt: skip
         text[f"file:{path.relative_to(tmp)}"] = path.read_text(encoding="utf-8")
     return Outputs(text, codes)
 
@@ -115,6 +123,9 @@ def test_no_terminal_control_character_in_any_terminal_or_text_output(outputs: t
     # the terminal outputs show the escapes visibly instead
     assert "eth0\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m" in out.text["decode_table.stdout"]
     assert "x<script>\\x1b[31m\\u202egnp.pcap" in out.text["analyze_table.stdout"]
+    renamed, note = out.text["analyze_renamed.stdout"], out.text["analyze_renamed.stderr"]
+    assert "segments renamed (--segment): eth0\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m" in renamed
+    assert "--segment no\\x1b[2Jne=... renamed nothing" in note and "(segments seen: eth0\\x1b[2J" in note
 
 
 def test_json_outputs_are_valid(outputs: tuple[bool, Outputs]) -> None:
@@ -127,7 +138,7 @@ def test_json_outputs_are_valid(outputs: tuple[bool, Outputs]) -> None:
     assert data["input"]["packets"] == 11 and data["input"]["malformed"] == 1
 
 
-@pytest.mark.parametrize("page", ["file:report.html", "file:analyze.html"])
+@pytest.mark.parametrize("page", ["file:report.html", "file:analyze.html", "file:renamed.html"])
 def test_html_escapes_everything(outputs: tuple[bool, Outputs], page: str) -> None:
     _, out = outputs
     doc = out.text[page]

@@ -93,7 +93,28 @@ def test_cli_segment_option_and_the_hint_that_suggests_it() -> None:
     data = json.loads(proc.stdout)
     assert [g["segment"] for g in data["groups"]] == ["eth0"]
     assert data["input"]["duplicates"] > 0
+    assert data["input"]["segments_renamed"] == {"ifindex2": "eth0"}
+    assert "segments_renamed" not in json.loads(apart.stdout)["input"]
     assert "note:" not in proc.stderr
+
+
+def test_renames_are_shown_in_the_table_and_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "r.html"
+    proc = _cli("analyze", "-r", ETH, "-r", SLL2, "--segment", "ifindex2=eth0", "--report", str(report))
+    assert proc.returncode == 0, proc.stderr
+    assert "segments renamed (--segment): ifindex2 as eth0\n" in proc.stdout
+    html = report.read_text()
+    assert "<dt>Segments renamed</dt><dd><code>ifindex2</code> analysed as <code>eth0</code>" in html
+
+
+def test_a_rename_that_matches_nothing_is_said() -> None:
+    proc = _cli("analyze", "-r", ETH, "-r", SLL2, "--segment", "ifindex2=eth0", "--segment", "ens9=eth0")
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "vrrpscope: note: --segment ens9=... renamed nothing: no VRRP/ARP/ND packet was captured on a "
+        "segment or interface of that name (segments seen: eth0, ifindex2)\n"
+    ) in proc.stderr
+    assert "--segment ifindex2=..." not in proc.stderr
 
 
 def test_no_hint_for_groups_one_file_saw_on_two_interfaces() -> None:

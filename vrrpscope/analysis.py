@@ -197,6 +197,9 @@ def analyze(
         since=since,
         until=until,
         end=end,
+        renamed=rename.applied,
+        rename_unused=rename.unused,
+        segments_seen=rename.seen if rename else [],
     )
 
 
@@ -249,6 +252,12 @@ class Analysis:
     since: float | None = None
     until: float | None = None
     end: float | None = None
+    #: Segments renamed by ``segments=`` that met a packet: as captured -> as analysed.
+    renamed: dict[str, str] = field(default_factory=dict)
+    #: Names in ``segments=`` that matched no packet's segment (only computed when renaming).
+    rename_unused: list[str] = field(default_factory=list)
+    #: Segments the packets were captured on, before renaming (only computed when renaming).
+    segments_seen: list[str] = field(default_factory=list)
     _frame_cache: dict[FrameRef, Any] = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- accessors
@@ -330,6 +339,8 @@ class Analysis:
                     }
                     for p in c.problems
                 ],
+                # only with --segment: the renames that applied (as captured -> as analysed)
+                **({"segments_renamed": dict(self.renamed)} if self.renamed else {}),
                 # only when a resource cap left packets out (docs/HARDENING.md), so goldens stay put
                 **(
                     {"dropped_entities": dict(self.recon.dropped_entities)}

@@ -54,26 +54,48 @@ class SegmentAliases:
     alias wins over an interface alias. Renaming is not chained.
     """
 
-    __slots__ = ("_aliases", "_cache")
+    __slots__ = ("_aliases", "_cache", "_used")
 
     def __init__(self, aliases: Mapping[str, str]) -> None:
         self._aliases = dict(aliases)
         self._cache: dict[str, str] = {}
+        self._used: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self._aliases)
+
+    @property
+    def applied(self) -> dict[str, str]:
+        """The renames that met a packet so far: segment as captured -> segment analysed."""
+        return {old: new for old, new in sorted(self._cache.items()) if old != new}
 
     def __call__(self, segment: str) -> str:
         """The segment ``segment`` is analysed as."""
         out = self._cache.get(segment)
         if out is None:
             out = self._aliases.get(segment)
-            if out is None:
+            if out is not None:
+                self._used.add(segment)
+            else:
                 base, sep, tags = segment.partition("/vlan")
                 alias = self._aliases.get(base)
-                out = segment if alias is None else alias + sep + tags
+                if alias is None:
+                    out = segment
+                else:
+                    out = alias + sep + tags
+                    self._used.add(base)
             self._cache[segment] = out
         return out
+
+    @property
+    def seen(self) -> list[str]:
+        """Every segment met so far, as captured."""
+        return sorted(self._cache)
+
+    @property
+    def unused(self) -> list[str]:
+        """Names given to rename that matched no segment of any packet (a typo, or nothing captured)."""
+        return sorted(set(self._aliases) - self._used)
 
 
 @dataclass(slots=True)

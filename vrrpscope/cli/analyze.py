@@ -103,6 +103,13 @@ def _run_analysis(
     for problem in result.counts.problems:
         report_problem(problem)
     data = result.to_dict()
+    for name in result.rename_unused:
+        seen = ", ".join(terminal_safe(s) for s in result.segments_seen) or "none"
+        click.echo(
+            f"vrrpscope: note: --segment {terminal_safe(name)}=... renamed nothing: no VRRP/ARP/ND packet "
+            f"was captured on a segment or interface of that name (segments seen: {seen})",
+            err=True,
+        )
     for hint in same_lan_hints(data):
         click.echo(f"vrrpscope: note: {terminal_safe(hint)}", err=True)
     return result, data

@@ -18,7 +18,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from markupsafe import Markup
@@ -253,6 +253,8 @@ class ReportView:
     severity_counts: list[tuple[str, int]]
     groups: list[GroupView]
     other_ips: list[VipView]
+    #: ``--segment`` renames that applied: (segment as captured, segment as analysed).
+    renamed: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -1188,6 +1190,7 @@ class _Report:
             severity_counts=[(s, n) for s, n in sev_counts if n],
             groups=groups,
             other_ips=others,
+            renamed=[(str(a), str(b)) for a, b in _dict(self.inp.get("segments_renamed")).items()],
         )
 
 

@@ -160,6 +160,14 @@ def render_summary(analysis: dict[str, Any], console: Console) -> None:
             f"malformed {inp.get('malformed', 0)}, capture loss {inp.get('capture_loss', 0)}"
         )
     )
+    renamed = inp.get("segments_renamed") or {}
+    if renamed:
+        console.print(
+            Text(
+                "segments renamed (--segment): "
+                + ", ".join(f"{terminal_safe(str(a))} as {terminal_safe(str(b))}" for a, b in renamed.items())
+            )
+        )
     dropped = {k: v for k, v in (inp.get("dropped_entities") or {}).items() if v}
     if dropped:
         console.print(
