@@ -64,42 +64,23 @@ def _run_analysis(
     if not parallel and scheduler is not None:
         raise click.UsageError("--scheduler needs --engine native")
     bar = start_progress(files, progress, engine=engine)
+    common: dict[str, Any] = {"since": t0, "until": t1, "show_secrets": show_secrets, "segments": segments}
     with bar if bar is not None else contextlib.nullcontext():
         if parallel:
             from vrrpscope.parallel import analyze_parallel
 
             try:
-                result = analyze_parallel(
-                    list(files),
-                    jobs=jobs,
-                    scheduler=scheduler,
-                    since=t0,
-                    until=t1,
-                    show_secrets=show_secrets,
-                    progress=bar,
-                    segments=segments,
-                )
+                result = analyze_parallel(list(files), jobs=jobs, scheduler=scheduler, progress=bar, **common)
             except RuntimeError as exc:  # dask missing or the scheduler unreachable
                 raise click.ClickException(str(exc)) from exc
         elif bar is None:
-            result = analyze(
-                list(files), engine=engine, since=t0, until=t1, show_secrets=show_secrets, segments=segments
-            )
+            result = analyze(list(files), engine=engine, **common)
         else:
             from vrrpscope.pipeline import InputCounts, iter_packets
 
             counts = InputCounts()
             stream = iter_packets(list(files), engine=engine, counts=counts, progress=bar)
-            result = analyze(
-                list(files),
-                engine=engine,
-                since=t0,
-                until=t1,
-                show_secrets=show_secrets,
-                packets=stream,
-                counts=counts,
-                segments=segments,
-            )
+            result = analyze(list(files), engine=engine, packets=stream, counts=counts, **common)
     for problem in result.counts.problems:
         report_problem(problem)
     data = result.to_dict()
