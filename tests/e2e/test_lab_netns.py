@@ -79,6 +79,36 @@ def test_lab_cleans_up_when_its_process_is_signalled(sig: signal.Signals, tmp_pa
     assert _ours(prefix) == []
 
 
+@pytest.mark.parametrize("delay", [0.05, 0.4, 1.2])
+def test_sigterm_while_scenario_threads_set_up_labs_leaves_nothing(delay: float, tmp_path: Path) -> None:
+    """SIGTERM closes the registered labs from the main thread while scenario threads are still
+    creating namespaces: the threads must not create more, and what they created after that first
+    close is removed by their own close before the process dies."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from tests.lab import run_many\n"
+        "from tests.lab.netns import install_signal_handlers\n"
+        "install_signal_handlers()\n"
+        "print('go', flush=True)\n"
+        "run_many(['graceful_shutdown', 'nopreempt', 'v3_ipv4', 'garp_refresh'], Path(sys.argv[1]), parallel=4)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "go"
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        assert proc.wait(60) == -signal.SIGTERM
+    finally:
+        left = _ours(f"vs-{proc.pid}-")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sweep_stale()
+    assert left == []
+
+
 def test_sweep_removes_namespaces_of_dead_runs_only() -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()

@@ -45,6 +45,8 @@ from .netns import (
     LabError,
     Namespace,
     install_signal_handlers,
+    lab_entered,
+    lab_exited,
     lab_sleep,
     new_prefix,
     register,
@@ -168,10 +170,14 @@ class Lab:
 
     def __enter__(self) -> Lab:
         """Create the lab (cleaning up if creation fails halfway)."""
+        lab_entered()
         try:
             self.setup()
         except BaseException:
-            self.close()
+            try:
+                self.close()
+            finally:
+                lab_exited()
             raise
         return self
 
@@ -182,7 +188,10 @@ class Lab:
         tb: TracebackType | None,
     ) -> None:
         """Tear everything down, whatever happened."""
-        self.close()
+        try:
+            self.close()
+        finally:
+            lab_exited()
 
     @property
     def namespaces(self) -> list[Namespace]:
@@ -311,10 +320,13 @@ class Lab:
         router.link_local = match.group(1) if match else None
 
     def close(self) -> None:
-        """Stop captures, keepalived, tagger; delete namespaces and the temporary workdir. Idempotent."""
+        """Stop captures, keepalived, tagger; delete namespaces and the temporary workdir.
+
+        Idempotent, and every call tears down again whatever exists: a SIGTERM closes the labs from
+        the main thread while a scenario thread may still be setting one up, and that thread's own
+        close (when it meets the abort) must remove what it created after the first one.
+        """
         with self._lock:
-            if self._closed:
-                return
             self._closed = True
         for cap in self.captures:
             with contextlib.suppress(Exception):

@@ -118,7 +118,9 @@ class Namespace:
         return f"Namespace({self.name!r})"
 
     def create(self) -> None:
-        """``ip netns add`` this namespace and bring its loopback up."""
+        """``ip netns add`` this namespace and bring its loopback up (not once the lab is aborting)."""
+        if aborted():
+            raise LabAborted(f"lab aborted: {self.name} not created")
         run(["ip", "netns", "add", self.name])
         self.created = True
         self.ip("link", "set", "lo", "up")
@@ -212,6 +214,38 @@ atexit.register(close_all)
 
 _HANDLERS_INSTALLED = False
 
+#: How long a SIGTERM/SIGHUP waits for labs used by other threads to unwind (each closes its own
+#: lab, which removes anything it created after the signal's first close) before the process dies.
+SIGNAL_UNWIND_S = 10.0
+
+#: Labs inside their ``with`` block, per thread ident (see :func:`lab_entered`).
+_IN_USE: dict[int, int] = {}
+_IN_USE_COND = threading.Condition()
+
+
+def lab_entered() -> None:
+    """Count a lab entering its ``with`` block in this thread."""
+    with _IN_USE_COND:
+        me = threading.get_ident()
+        _IN_USE[me] = _IN_USE.get(me, 0) + 1
+
+
+def lab_exited() -> None:
+    """Count a lab leaving its ``with`` block in this thread (after its close)."""
+    with _IN_USE_COND:
+        me = threading.get_ident()
+        _IN_USE[me] -= 1
+        if not _IN_USE[me]:
+            del _IN_USE[me]
+        _IN_USE_COND.notify_all()
+
+
+def _wait_for_other_threads_labs(timeout: float) -> None:
+    """Wait up to ``timeout`` s until no thread but this one is inside a lab's ``with`` block."""
+    me = threading.get_ident()
+    with _IN_USE_COND:
+        _IN_USE_COND.wait_for(lambda: not any(n for t, n in _IN_USE.items() if t != me), timeout)
+
 
 def install_signal_handlers() -> None:
     """Make SIGTERM and SIGHUP clean up the lab first (only possible from the main thread)."""
@@ -223,6 +257,8 @@ def install_signal_handlers() -> None:
 
         def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
             close_all()
+            _wait_for_other_threads_labs(SIGNAL_UNWIND_S)
+            close_all()  # whatever a scenario thread registered meanwhile
             if callable(previous):
                 previous(signum, frame)
             elif previous == signal.SIG_IGN:
