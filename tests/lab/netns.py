@@ -10,8 +10,12 @@ Cleanup is layered so that namespaces do not leak:
 * :class:`Cleanup` objects (the lab) register themselves in a process-wide registry;
 * an ``atexit`` hook closes every registered object;
 * :func:`install_signal_handlers` (main thread only) turns SIGTERM/SIGHUP into the same cleanup
-  before the previous handler runs; SIGINT already unwinds context managers as KeyboardInterrupt;
-* :func:`abort_all` wakes every :func:`lab_sleep` so worker threads stop promptly;
+  before the previous handler runs, then waits (at most :data:`SIGNAL_UNWIND_S`) for labs used by
+  other threads to leave their ``with`` block; SIGINT already unwinds context managers as
+  KeyboardInterrupt;
+* :func:`abort_all` wakes every :func:`lab_sleep` so worker threads stop promptly, and no namespace
+  is created once it was called (a scenario thread still setting up its lab stops there and closes
+  what it had created);
 * :func:`sweep_stale` deletes namespaces left behind by a lab process that was SIGKILLed (its pid in
   the namespace name no longer exists), killing by PID only the processes inside those namespaces.
 """
