@@ -167,6 +167,7 @@ def analyze(
         stream = iter_packets(files, engine=engine, counts=counts)
     core = AnalysisEngine(show_secrets=show_secrets, files=files, config=config, detectors=detectors)
     rename = SegmentAliases(segments or {})
+    renaming = bool(rename)
     for item in stream:
         if isinstance(item, SourceProblem):
             if injected:
@@ -177,7 +178,7 @@ def analyze(
             _count_packet(counts, item)
         if (since is not None and item.time < since) or (until is not None and item.time > until):
             continue
-        if rename:
+        if renaming:
             segment = rename(item.segment)
             if segment != item.segment:
                 item = dataclasses.replace(item, segment=segment)
@@ -199,7 +200,7 @@ def analyze(
         end=end,
         renamed=rename.applied,
         rename_unused=rename.unused,
-        segments_seen=rename.seen if rename else [],
+        segments_seen=rename.seen if renaming else [],
     )
 
 
