@@ -84,7 +84,7 @@ def test_cli_segment_option_and_the_hint_that_suggests_it() -> None:
     assert apart.returncode == 0, apart.stderr
     assert len(json.loads(apart.stdout)["groups"]) == 2
     hint = (
-        "vrrpscope: note: VRID 51 (ipv4) on eth0 and on ifindex2 has the same routers, seen from different "
+        "vrrpscope: note: VRID 51 (ipv4) on eth0 and on ifindex2 carries the same adverts, seen from different "
         "files: if they are one LAN, --segment ifindex2=eth0 analyses them as one group\n"
     )
     assert hint in apart.stderr
@@ -123,6 +123,18 @@ def test_no_hint_for_groups_one_file_saw_on_two_interfaces() -> None:
     for g in data["groups"]:  # as if one multi-interface capture had seen both
         g["vantage"] = {ip: ["one.pcapng"] for ip in g["vantage"]}
     assert same_lan_hints(data) == []
+
+
+@pytest.mark.parametrize("shift", [0.06, 0.3, 0.5])
+def test_no_hint_for_cloned_sites_whose_adverts_are_not_simultaneous(shift: float) -> None:
+    """Two sites built from one template (same VRID, same router addresses) are two LANs: their
+    adverts, 1 s apart each, do not coincide within 50 ms."""
+    data = analyze([ETH, SLL2]).to_dict()
+    other = data["groups"][1]
+    other["advert_times"] = {ip: [t + shift for t in ts] for ip, ts in other["advert_times"].items()}
+    assert same_lan_hints(data) == []
+    other["advert_times"] = {ip: [t - shift + 0.02 for t in ts] for ip, ts in other["advert_times"].items()}
+    assert len(same_lan_hints(data)) == 1  # within the window again
 
 
 @pytest.mark.parametrize(

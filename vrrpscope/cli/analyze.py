@@ -96,17 +96,46 @@ def _run_analysis(
     return result, data
 
 
+#: Two groups are taken for one LAN seen twice when at least this share of a common router's
+#: adverts (and at least SAME_LAN_MIN_ADVERTS of them) appear in both within SAME_LAN_WINDOW_S.
+SAME_LAN_SHARE = 0.8
+SAME_LAN_MIN_ADVERTS = 3
+SAME_LAN_WINDOW_S = 0.05
+
+
+def _matched(a: list[float], b: list[float], window: float) -> int:
+    """How many times of sorted ``a`` have a time of sorted ``b`` within ``window``."""
+    n, j = 0, 0
+    for t in a:
+        while j < len(b) and b[j] < t - window:
+            j += 1
+        if j < len(b) and b[j] <= t + window:
+            n += 1
+    return n
+
+
 def same_lan_hints(data: dict[str, Any]) -> list[str]:
     """Hints for groups that look like one LAN seen from two files under two segment names.
 
     Two groups with the same family, VRID and VLAN tags on differently named segments, seen by
-    disjoint sets of input files and sharing a router address, are probably one group captured on
-    two nodes whose interfaces are named differently (``eth0`` and ``ens192``): they are analysed
+    disjoint sets of input files, in which a router with the same address sent the same adverts
+    (:data:`SAME_LAN_SHARE` of them within :data:`SAME_LAN_WINDOW_S`), are one group captured on
+    two nodes whose interfaces are named differently (``eth0`` and ``ens192``). They are analysed
     apart (DESIGN: groups on different segments never merge) unless ``--segment`` renames one.
+    Cloned sites that reuse addresses and VRIDs do not match: their adverts are not simultaneous.
     """
 
     def files_of(group: dict[str, Any]) -> set[str]:
         return {f for files in (group.get("vantage") or {}).values() for f in files}
+
+    def same_adverts(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        ta, tb = a.get("advert_times") or {}, b.get("advert_times") or {}
+        for ip in set(ta) & set(tb):
+            xs, ys = sorted(ta[ip]), sorted(tb[ip])
+            fewer = min(len(xs), len(ys))
+            if fewer >= SAME_LAN_MIN_ADVERTS and _matched(xs, ys, SAME_LAN_WINDOW_S) >= SAME_LAN_SHARE * fewer:
+                return True
+        return False
 
     hints: list[str] = []
     groups = data.get("groups") or []
@@ -116,13 +145,11 @@ def same_lan_hints(data: dict[str, Any]) -> list[str]:
             b_iface, b_sep, b_tags = b["segment"].partition("/vlan")
             if (a["family"], a["vrid"], a_sep + a_tags) != (b["family"], b["vrid"], b_sep + b_tags):
                 continue
-            if a_iface == b_iface or files_of(a) & files_of(b):
-                continue
-            if not {r["ip"] for r in a["routers"]} & {r["ip"] for r in b["routers"]}:
+            if a_iface == b_iface or files_of(a) & files_of(b) or not same_adverts(a, b):
                 continue
             hints.append(
-                f"VRID {a['vrid']} ({a['family']}) on {a['segment']} and on {b['segment']} has the same "
-                f"routers, seen from different files: if they are one LAN, --segment {b_iface}={a_iface} "
+                f"VRID {a['vrid']} ({a['family']}) on {a['segment']} and on {b['segment']} carries the same "
+                f"adverts, seen from different files: if they are one LAN, --segment {b_iface}={a_iface} "
                 "analyses them as one group"
             )
     return hints
