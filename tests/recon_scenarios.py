@@ -233,6 +233,20 @@ def suppressed_master(lan: Lan | None = None) -> list[Packet]:
     return renumber(merge(pk))
 
 
+def suppression_changes_sides(rounds: int, gap: float, lan: Lan | None = None) -> list[Packet]:
+    """Two masters rejecting each other's adverts (different VIP sets), as in the lab's
+    vrid_collision: r3 (120) gets one advert in at 2.12 s (with its GARP bursts at +0 s and +5 s),
+    r1 (150) wins the next ``rounds`` rounds and falls silent, r3 advertises ``gap`` s after r1's
+    last advert and from then on (samples/real/vrid_collision_suppressed: 3 rounds, 1.000 s)."""
+    lan = lan or Lan()
+    last = 2.0 + rounds
+    pk = [lan.v2(t, R1, prio=150) for t in every(0, last + 0.5, 1)]
+    pk.append(lan.v2(2.12, R3, prio=120, vips=(VIP2,)))
+    pk += garps(lan, 2.121, VIP2, mac_of(R3))
+    pk += [lan.v2(round(t, 6), R3, prio=120, vips=(VIP2,)) for t in every(last + gap, last + gap + 12, 1)]
+    return renumber(merge(pk))
+
+
 def recurring_transients(lan: Lan | None = None) -> list[Packet]:
     """Two masters that reject each other's adverts (different VIP sets) share one advert cadence:
     r3 gets a word in now and then (2 adverts, later 1), never long enough to look like a split

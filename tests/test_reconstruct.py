@@ -131,6 +131,34 @@ def test_master_paused_by_rejected_contender_is_not_a_takeover() -> None:
     assert (tr.router, tr.adverts, tr.first, tr.last) == (S.R2, 2, 13.86, 14.86)
 
 
+@pytest.mark.parametrize("rounds", [2, 3, 6, 30])
+def test_suppressed_second_master_returning_one_interval_later_is_a_split_brain(rounds: int) -> None:
+    """However many rounds the master wins after the other's blip (2: back within
+    Master_Down_Interval of the blip; 3, as in samples/real/vrid_collision_suppressed, and more:
+    later), a return exactly one interval after the master's last advert is the suppressed master's
+    timer running out, not a takeover: keepalived logged it MASTER at its blip."""
+    rc, ev = run(S.suppression_changes_sides(rounds, 1.0))
+    last = 2.0 + rounds
+    assert timeline(rc) == [(S.R1, 0, last, "split_brain"), (S.R3, 2.12, last + 12, "capture_end")]
+    assert of(ev, Takeover) == []
+    assert rc.groups[KEY].transients == []  # the blip was the start of its mastership
+    (sb,) = of(ev, SplitBrainStarted)
+    assert sb.episode.start == 2.12 and set(sb.routers) == {S.R1, S.R3}
+
+
+@pytest.mark.parametrize("rounds", [6, 30])
+def test_return_at_skew_time_after_a_blip_long_ago_stays_a_takeover(rounds: int) -> None:
+    """A backup that blipped long ago (a restart) and takes over Skew_Time after the master's last
+    advert (its priority-0 advert missing from the capture) is not a suppressed master."""
+    gap = round(skew_time(2, 120, 1.0), 6)
+    rc, ev = run(S.suppression_changes_sides(rounds, gap))
+    last = 2.0 + rounds
+    assert [(m, start) for m, start, _end, _reason in timeline(rc)] == [(S.R1, 0), (S.R3, last + gap)]
+    (tk,) = of(ev, Takeover)
+    assert (tk.record.old, tk.record.new) == (S.R1, S.R3)
+    assert of(ev, SplitBrainStarted) == []
+
+
 def test_split_brain_both_masters_in_timeline() -> None:
     rc, ev = run(S.split_brain_auth())
     assert timeline(rc) == [(S.R1, 0, 29, "capture_end"), (S.R2, 5.3, 24.3, "split_brain")]

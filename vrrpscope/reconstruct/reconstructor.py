@@ -90,12 +90,15 @@ from vrrpscope.reconstruct.state import (
     outranks,
 )
 from vrrpscope.sources.base import SourceProblem
-from vrrpscope.timing import DEFAULT_DOWN_TIMER_ADVERTS, master_down_interval, takeover_allowance
+from vrrpscope.timing import DEFAULT_DOWN_TIMER_ADVERTS, master_down_interval, skew_time, takeover_allowance
 
 #: VRRPv2 auth type names (RFC 3768 §5.3.6 / RFC 2338).
 AUTH_NAMES = {0: "none", 1: "simple", 2: "ah"}
 #: Frames kept per claim for citing (first ones).
 CLAIM_FRAMES = 20
+#: How close to one advert interval after the master's last advert a suppressed second master's
+#: return must be (keepalived's timers are exact to the millisecond; 1.000144 s in the lab).
+TIMER_RESTART_TOLERANCE_S = 0.025
 
 
 @dataclass(frozen=True)
@@ -504,7 +507,15 @@ class Reconstructor:
             return "contender" if c.pending else "master"
         alive = [x for x in g.claims.values() if self.alive(x, t)]
         earlier = g.recent_transient.get(r.ip)
-        if earlier is not None and not (alive and t - earlier[2] <= self.silence_threshold(msg.version, interval)):
+        if earlier is not None and not (
+            alive
+            and (
+                t - earlier[2] <= self.silence_threshold(msg.version, interval)
+                # a master advertising since before the blip: the blip may be the start of a second
+                # mastership its adverts kept suppressing (_unheard_contender), however long ago
+                or any(x.stint.start <= earlier[0] for x in alive)
+            )
+        ):
             del g.recent_transient[r.ip]
         stint = MasterInterval(g.key, r.ip, t, ref, msg.priority, interval, msg.version, adverts=1)
         claim = Claim(r.ip, t, ref, t, ref, msg.priority, interval, msg.version, stint, frames=[ref])
@@ -605,6 +616,11 @@ class Reconstructor:
             if not partners:
                 continue
             c.pending = False
+            earlier = g.recent_transient.get(c.router)
+            if earlier is not None and c.start - earlier[2] > self.silence_threshold(c.version, c.interval):
+                # a blip that long before this split brain was a separate event (a router restarted
+                # in MASTER state and yielded); only _unheard_contender looks back that far
+                del g.recent_transient[c.router]
             self._absorb_blips(g, c)
             self._open_stint(g, c, ev)
             sb = g.current_split
@@ -766,6 +782,12 @@ class Reconstructor:
         ``master`` (no preemption), and it advertised again sooner after ``master``'s last advert
         than any backup that hears ``master`` may (Master_Down_Interval, less one interval of
         margin). keepalived logs it MASTER at its first blip.
+
+        The silence between blip and return lasts as many rounds as ``master`` wins, any number.
+        A return within Master_Down_Interval of the blip is accepted as is; a later one only with
+        the suppressed master's signature: exactly one advert interval after ``master``'s last
+        advert (its advert timer, restarted by each of them, ran out once), and not a Skew_Time,
+        which is when a backup takes over after a priority-0 advert the capture may have missed.
         """
         for p in g.claims.values():
             if not p.pending or p.router == master.router:
@@ -776,7 +798,14 @@ class Reconstructor:
             if earlier is None or earlier[0] < master.stint.start:
                 continue
             wait = master_down_interval(p.version, p.priority, master.interval, self.config.down_timer_adverts)
-            if p.start - master.last < wait - master.interval and p.start - earlier[2] < wait:
+            gap = p.start - master.last
+            if gap >= wait - master.interval:
+                continue
+            if p.start - earlier[2] < wait:
+                return p
+            tol = min(TIMER_RESTART_TOLERANCE_S, 0.1 * p.interval)
+            skew = skew_time(p.version, p.priority, master.interval)
+            if abs(gap - p.interval) <= tol and abs(gap - skew) > tol:
                 return p
         return None
 
