@@ -32,7 +32,7 @@ from vrrpscope.reconstruct.state import (
 from vrrpscope.sources.base import SourceProblem
 
 if TYPE_CHECKING:
-    from vrrpscope.pipeline import InputCounts
+    from vrrpscope.pipeline import InputCounts, SegmentAliases
 
 #: Per-group cap of the GARP/NA list in the JSON output (the reconstructor keeps at most this many).
 GARPS_CAP = 2000
@@ -167,7 +167,7 @@ def analyze(
         stream = iter_packets(files, engine=engine, counts=counts)
     core = AnalysisEngine(show_secrets=show_secrets, files=files, config=config, detectors=detectors)
     rename = SegmentAliases(segments or {})
-    renaming = bool(rename)
+    renaming = bool(rename)  # decided once, not per packet
     for item in stream:
         if isinstance(item, SourceProblem):
             if injected:
@@ -198,9 +198,7 @@ def analyze(
         since=since,
         until=until,
         end=end,
-        renamed=rename.applied,
-        rename_unused=rename.unused,
-        segments_seen=rename.seen if renaming else [],
+        renames=rename,
     )
 
 
@@ -253,15 +251,16 @@ class Analysis:
     since: float | None = None
     until: float | None = None
     end: float | None = None
-    #: Segments renamed by ``segments=`` that met a packet: as captured -> as analysed.
-    renamed: dict[str, str] = field(default_factory=dict)
-    #: Names in ``segments=`` that matched no packet's segment (only computed when renaming).
-    rename_unused: list[str] = field(default_factory=list)
-    #: Segments the packets were captured on, before renaming (only computed when renaming).
-    segments_seen: list[str] = field(default_factory=list)
+    #: The ``segments=`` renames and what they met (``applied``, ``unused``, ``seen``).
+    renames: SegmentAliases | None = None
     _frame_cache: dict[FrameRef, Any] = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- accessors
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """The ``segments=`` renames that met a packet: segment as captured -> as analysed."""
+        return self.renames.applied if self.renames is not None else {}
 
     @property
     def groups(self) -> list[GroupState]:
@@ -341,7 +340,7 @@ class Analysis:
                     for p in c.problems
                 ],
                 # only with --segment: the renames that applied (as captured -> as analysed)
-                **({"segments_renamed": dict(self.renamed)} if self.renamed else {}),
+                **({"segments_renamed": renamed} if (renamed := self.renamed) else {}),
                 # only when a resource cap left packets out (docs/HARDENING.md), so goldens stay put
                 **(
                     {"dropped_entities": dict(self.recon.dropped_entities)}

@@ -43,6 +43,13 @@ def segment_name(interface: int, interface_name: str | None, link: LinkInfo) -> 
     return base
 
 
+def split_segment(segment: str) -> tuple[str, str]:
+    """The inverse of :func:`segment_name`: ``(interface, VLAN suffix)``, the suffix ``""`` or
+    ``"/vlan30"``, ``"/vlan100.30"`` as written."""
+    interface, sep, tags = segment.partition("/vlan")
+    return interface, sep + tags
+
+
 class SegmentAliases:
     """Renames segments so captures of one LAN taken on differently named interfaces merge.
 
@@ -77,12 +84,12 @@ class SegmentAliases:
             if out is not None:
                 self._used.add(segment)
             else:
-                base, sep, tags = segment.partition("/vlan")
+                base, tags = split_segment(segment)
                 alias = self._aliases.get(base)
                 if alias is None:
                     out = segment
                 else:
-                    out = alias + sep + tags
+                    out = alias + tags
                     self._used.add(base)
             self._cache[segment] = out
         return out

@@ -163,7 +163,6 @@ class Lab:
         #: VRRP children whose parent the lab killed (reaped by init, killed by PID on close)
         self._orphans: list[int] = []
         self._lock = threading.Lock()
-        self._closed = False
         self._setup_done = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -326,8 +325,6 @@ class Lab:
         the main thread while a scenario thread may still be setting one up, and that thread's own
         close (when it meets the abort) must remove what it created after the first one.
         """
-        with self._lock:
-            self._closed = True
         for cap in self.captures:
             with contextlib.suppress(Exception):
                 cap.close()

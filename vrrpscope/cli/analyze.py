@@ -23,6 +23,7 @@ from vrrpscope.cli.common import (
 )
 from vrrpscope.findings import Severity, exit_status_for_severities
 from vrrpscope.output.safe import terminal_safe
+from vrrpscope.pipeline import split_segment
 
 
 def parse_time(value: str | None) -> float | None:
@@ -84,8 +85,9 @@ def _run_analysis(
     for problem in result.counts.problems:
         report_problem(problem)
     data = result.to_dict()
-    for name in result.rename_unused:
-        seen = ", ".join(terminal_safe(s) for s in result.segments_seen) or "none"
+    renames = result.renames
+    for name in renames.unused if renames is not None else ():
+        seen = ", ".join(terminal_safe(s) for s in renames.seen) or "none"
         click.echo(
             f"vrrpscope: note: --segment {terminal_safe(name)}=... renamed nothing: no VRRP/ARP/ND packet "
             f"was captured on a segment or interface of that name (segments seen: {seen})",
@@ -140,10 +142,10 @@ def same_lan_hints(data: dict[str, Any]) -> list[str]:
     hints: list[str] = []
     groups = data.get("groups") or []
     for i, a in enumerate(groups):
-        a_iface, a_sep, a_tags = a["segment"].partition("/vlan")
+        a_iface, a_tags = split_segment(a["segment"])
         for b in groups[i + 1 :]:
-            b_iface, b_sep, b_tags = b["segment"].partition("/vlan")
-            if (a["family"], a["vrid"], a_sep + a_tags) != (b["family"], b["vrid"], b_sep + b_tags):
+            b_iface, b_tags = split_segment(b["segment"])
+            if (a["family"], a["vrid"], a_tags) != (b["family"], b["vrid"], b_tags):
                 continue
             if a_iface == b_iface or files_of(a) & files_of(b) or not same_adverts(a, b):
                 continue

@@ -552,12 +552,17 @@ class Reconstructor:
                 self._add_garp(claim.stint, ip, t, ref)
 
     @staticmethod
-    def _absorb_blips(g: GroupState, c: Claim) -> tuple[float, FrameRef, float] | None:
+    def _absorb_blips(
+        g: GroupState, c: Claim, not_before: float = _NEVER
+    ) -> tuple[float, FrameRef, float] | None:
         """keepalived logs MASTER at the first blip of a master whose adverts the other one keeps
         suppressing (PROTOCOL.md, observed behaviour 7): once ``c`` is known to be such a master, its
-        stint starts at its first blip and its blips are part of it, not transient claims. Returns
-        the blips' (first, first frame, last), or ``None`` when it had none."""
+        stint starts at its first blip and its blips are part of it, not transient claims. Blips
+        whose last advert came before ``not_before`` were a separate event and are only forgotten.
+        Returns the absorbed blips' (first, first frame, last), or ``None``."""
         earlier = g.recent_transient.pop(c.router, None)
+        if earlier is not None and earlier[2] < not_before:
+            return None
         if earlier is not None:
             c.stint.start, c.stint.start_frame = earlier[0], earlier[1]
             g.transients = [x for x in g.transients if not (x.router == c.router and x.first >= earlier[0])]
@@ -616,12 +621,9 @@ class Reconstructor:
             if not partners:
                 continue
             c.pending = False
-            earlier = g.recent_transient.get(c.router)
-            if earlier is not None and c.start - earlier[2] > self.silence_threshold(c.version, c.interval):
-                # a blip that long before this split brain was a separate event (a router restarted
-                # in MASTER state and yielded); only _unheard_contender looks back that far
-                del g.recent_transient[c.router]
-            self._absorb_blips(g, c)
+            # a blip longer ago than the silence threshold was a separate event (a router restarted
+            # in MASTER state and yielded); only _unheard_contender looks back that far
+            self._absorb_blips(g, c, c.start - self.silence_threshold(c.version, c.interval))
             self._open_stint(g, c, ev)
             sb = g.current_split
             if sb is None:
